@@ -1,0 +1,1 @@
+"""Connectors: the byte-level storage layer under a Store."""
