@@ -1,0 +1,120 @@
+"""Proxy overhead: operations on a resolved proxy vs the same on its target.
+
+Each figure is the best-of-N per-operation time of a `timeit` loop (loop
+overhead included on both sides, so ratios are conservative lower bounds
+of the true per-op slowdown only when the op itself dominates).
+"""
+
+from __future__ import annotations
+
+import pickle
+import timeit
+from typing import Any
+
+from lazy_object_proxy.cext import Proxy as CProxy
+
+from benchmarks.common import Row
+from benchmarks.common import ratio_row
+from proxystore.factory import LambdaFactory
+from proxystore.factory import SimpleFactory
+from proxystore.proxy import Proxy
+from proxystore.proxy import resolve
+
+SECTION = 'proxy'
+
+
+class Target:
+    def __init__(self) -> None:
+        self.x = 1
+
+    def method(self) -> int:
+        return 1
+
+
+class PlainCProxy(CProxy):  # type: ignore[misc]
+    """The C base class with no attribute hooks, for comparison."""
+
+
+def _per_op(stmt: str, env: dict[str, Any], number: int, repeat: int) -> float:
+    timer = timeit.Timer(stmt, globals=env)
+    return min(timer.repeat(repeat=repeat, number=number)) / number
+
+
+def _resolved(obj: Any) -> Proxy[Any]:
+    proxy = Proxy(SimpleFactory(obj))
+    resolve(proxy)
+    return proxy
+
+
+def run(quick: bool) -> list[Row]:
+    number = 100_000 if quick else 1_000_000
+    repeat = 5 if quick else 9
+    target = Target()
+    items = [1, 2, 3]
+    plain = PlainCProxy(lambda: target)
+    plain.__wrapped__  # noqa: B018 (resolve it)
+    env: dict[str, Any] = {
+        't': target,
+        'p': _resolved(target),
+        'lst': items,
+        'pl': _resolved(items),
+        'n': 7,
+        'pn': _resolved(7),
+        'c': plain,
+    }
+
+    def compare(
+        name: str,
+        proxied: str,
+        direct: str,
+        limit: float = 1.5,
+    ) -> Row:
+        measured = _per_op(proxied, env, number, repeat)
+        baseline = _per_op(direct, env, number, repeat)
+        row = ratio_row(SECTION, name, measured, baseline, limit, direct)
+        row.detail = (
+            f'{measured * 1e9:.1f} ns vs {baseline * 1e9:.1f} ns per op'
+        )
+        return row
+
+    rows = [
+        compare('len(p), resolved', 'len(pl)', 'len(lst)'),
+        compare('p.x instance attribute, resolved', 'p.x', 't.x'),
+    ]
+    for name, proxied, direct in [
+        ('p.method() call, resolved', 'p.method()', 't.method()'),
+        ('p[i] item access, resolved', 'pl[1]', 'lst[1]'),
+        ('p + 1 arithmetic, resolved', 'pn + 1', 'n + 1'),
+        ('iter over p, resolved', 'for _ in pl: pass', 'for _ in lst: pass'),
+        (
+            'isinstance(p, list), resolved',
+            'isinstance(pl, list)',
+            'isinstance(lst, list)',
+        ),
+        ('hash(p), resolved', 'hash(pn)', 'hash(n)'),
+        ('C base alone (no hooks): c.x', 'c.x', 't.x'),
+    ]:
+        row = compare(name, proxied, direct)
+        row.target, row.ok = '', None
+        rows.append(row)
+
+    create = _per_op(
+        'Proxy(f)',
+        {'Proxy': Proxy, 'f': SimpleFactory(1)},
+        number // 10,
+        repeat,
+    )
+    rows.append(Row(SECTION, 'create Proxy(factory)', create * 1e9, 'ns'))
+    big = Proxy(LambdaFactory(bytes, 10_000_000))
+    resolve(big)
+    pickled = len(pickle.dumps(big))
+    rows.append(
+        Row(
+            SECTION,
+            'pickled size of a resolved proxy of 10 MB bytes',
+            pickled,
+            'bytes',
+            detail='LambdaFactory(bytes, 10**7): only the factory is pickled',
+        ),
+    )
+    return rows

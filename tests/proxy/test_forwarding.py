@@ -1,0 +1,304 @@
+from __future__ import annotations
+
+import asyncio
+import math
+import operator
+import pathlib
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from proxystore.factory import SimpleFactory
+from proxystore.proxy import Proxy
+from proxystore.proxy import extract
+from proxystore.proxy import is_resolved
+
+
+def make(obj: Any) -> Proxy[Any]:
+    return Proxy(SimpleFactory(obj))
+
+
+class Point:
+    cls_attr = 'class-level'
+
+    def __init__(self, x: int, y: int) -> None:
+        self.x = x
+        self.y = y
+
+    def norm1(self) -> int:
+        return abs(self.x) + abs(self.y)
+
+    @property
+    def swapped(self) -> tuple[int, int]:
+        return (self.y, self.x)
+
+    def __call__(self, a: int, *, b: int = 0) -> int:
+        return self.x + a + b
+
+
+class Context:
+    def __init__(self) -> None:
+        self.events: list[str] = []
+
+    def __enter__(self) -> str:
+        self.events.append('enter')
+        return 'value'
+
+    def __exit__(self, *args: Any) -> None:
+        self.events.append('exit')
+
+    async def __aenter__(self) -> str:
+        self.events.append('aenter')
+        return 'avalue'
+
+    async def __aexit__(self, *args: Any) -> None:
+        self.events.append('aexit')
+
+
+class AsyncCounter:
+    def __init__(self, n: int) -> None:
+        self.i = 0
+        self.n = n
+
+    def __aiter__(self) -> AsyncCounter:
+        return self
+
+    async def __anext__(self) -> int:
+        if self.i >= self.n:
+            raise StopAsyncIteration
+        self.i += 1
+        return self.i
+
+
+class Awaitable:
+    def __await__(self) -> Any:
+        yield from asyncio.sleep(0).__await__()
+        return 42
+
+
+UNARY: list[tuple[str, Any, Callable[[Any], Any]]] = [
+    ('neg', 3, operator.neg),
+    ('pos', -3, operator.pos),
+    ('abs', -3, abs),
+    ('invert', 5, operator.invert),
+    ('int', 3.7, int),
+    ('float', 3, float),
+    ('complex', 2 + 3j, complex),
+    ('index', 5, operator.index),
+    ('bool-true', [1], bool),
+    ('bool-false', [], bool),
+    ('len', [1, 2, 3], len),
+    ('iter', [1, 2, 3], list),
+    ('reversed', [1, 2, 3], lambda o: list(reversed(o))),
+    ('contains', [1, 2, 3], lambda o: 2 in o),
+    ('getitem', {'a': 1}, lambda o: o['a']),
+    ('slice', [1, 2, 3, 4], lambda o: o[1:3]),
+    ('str', 12.5, str),
+    ('repr', [1, 'a'], repr),
+    ('format', 3.14159, lambda o: f'{o:.2f}'),
+    ('bytes', b'abc', bytes),
+    ('round', 3.14159, lambda o: round(o, 2)),
+    ('round0', 2.5, round),
+    ('floor', 3.7, math.floor),
+    ('ceil', 3.2, math.ceil),
+    ('trunc', -3.7, math.trunc),
+    ('hash', (1, 2), hash),
+    ('fspath', pathlib.Path('/tmp/x'), lambda o: str(pathlib.Path(o))),
+    ('dir', Point(1, 2), dir),
+    ('method', Point(1, -2), lambda o: o.norm1()),
+    ('property', Point(1, 2), lambda o: o.swapped),
+    ('class-attr', Point(1, 2), lambda o: o.cls_attr),
+    ('call', Point(1, 2), lambda o: o(2, b=3)),
+    ('vars', Point(1, 2), vars),
+    ('sorted', [3, 1, 2], sorted),
+    ('max', [3, 1, 2], max),
+]
+
+
+@pytest.mark.parametrize(
+    ('target', 'op'),
+    [(t, op) for _, t, op in UNARY],
+    ids=[name for name, _, _ in UNARY],
+)
+def test_unary_operations_forward(
+    target: Any, op: Callable[[Any], Any]
+) -> None:
+    expected = op(target)
+    proxy = make(target)
+    assert not is_resolved(proxy)
+    assert op(proxy) == expected
+    assert is_resolved(proxy)
+
+
+BINARY = [
+    operator.add,
+    operator.sub,
+    operator.mul,
+    operator.truediv,
+    operator.floordiv,
+    operator.mod,
+    operator.pow,
+    operator.lshift,
+    operator.rshift,
+    operator.and_,
+    operator.or_,
+    operator.xor,
+    divmod,
+    operator.eq,
+    operator.ne,
+    operator.lt,
+    operator.le,
+    operator.gt,
+    operator.ge,
+]
+INPLACE = [
+    operator.iadd,
+    operator.isub,
+    operator.imul,
+    operator.ifloordiv,
+    operator.imod,
+    operator.ilshift,
+    operator.irshift,
+    operator.iand,
+    operator.ior,
+    operator.ixor,
+]
+
+
+@given(st.integers(-1000, 1000), st.integers(1, 12))
+@pytest.mark.parametrize('op', BINARY, ids=lambda op: op.__name__)
+def test_binary_and_reflected_forward(op: Any, a: int, b: int) -> None:
+    assert op(make(a), b) == op(a, b)
+    assert op(a, make(b)) == op(a, b)  # reflected
+    assert op(make(a), make(b)) == op(a, b)
+
+
+@given(st.integers(-1000, 1000), st.integers(1, 12))
+@pytest.mark.parametrize('op', INPLACE, ids=lambda op: op.__name__)
+def test_inplace_keeps_proxy(op: Any, a: int, b: int) -> None:
+    proxy = make(a)
+    result = op(proxy, b)
+    assert type(result) is Proxy
+    assert result == op(a, b)
+
+
+def test_inplace_mutates_mutable_target() -> None:
+    target = [1]
+    proxy = make(target)
+    proxy += [2]
+    assert type(proxy) is Proxy
+    assert target == [1, 2]
+
+
+def test_three_argument_pow_and_matmul() -> None:
+    np = pytest.importorskip('numpy')
+    assert pow(make(3), 4, 5) == pow(3, 4, 5)
+    a = np.arange(4).reshape(2, 2)
+    assert (make(a) @ a == a @ a).all()
+    assert (a @ make(a) == a @ a).all()
+    assert (np.asarray(make(a)) == a).all()
+
+
+def test_attribute_get_set_delete_forward() -> None:
+    target = Point(1, 2)
+    proxy = make(target)
+    assert proxy.x == 1
+    proxy.x = 10
+    proxy.z = 'new'
+    assert target.x == 10
+    assert target.z == 'new'  # type: ignore[attr-defined]
+    del proxy.z
+    assert not hasattr(target, 'z')
+    assert not hasattr(proxy, 'z')
+    with pytest.raises(AttributeError):
+        _ = proxy.missing
+
+
+def test_item_set_and_delete_forward() -> None:
+    target: dict[str, int] = {}
+    proxy = make(target)
+    proxy['a'] = 1
+    assert target == {'a': 1}
+    del proxy['a']
+    assert target == {}
+
+
+def test_context_manager_forwards() -> None:
+    target = Context()
+    with make(target) as value:
+        assert value == 'value'
+    assert target.events == ['enter', 'exit']
+
+
+def test_async_protocols_forward() -> None:
+    async def main() -> tuple[Any, ...]:
+        ctx = Context()
+        async with make(ctx) as value:
+            assert value == 'avalue'
+        items = [i async for i in make(AsyncCounter(3))]
+        awaited = await make(Awaitable())
+
+        async def coro() -> int:
+            return 7
+
+        awaited_coro = await make(coro())
+        return ctx.events, items, awaited, awaited_coro
+
+    events, items, awaited, awaited_coro = asyncio.run(main())
+    assert events == ['aenter', 'aexit']
+    assert items == [1, 2, 3]
+    assert awaited == 42
+    assert awaited_coro == 7
+
+
+def test_isinstance_and_class_report_target() -> None:
+    proxy = make([1, 2])
+    assert isinstance(proxy, list)
+    assert proxy.__class__ is list
+    assert type(proxy) is Proxy
+    assert isinstance(proxy, Proxy)
+
+
+def test_hasattr_reflects_target_for_special_methods() -> None:
+    proxy = make([1, 2])
+    # The proxy class defines __next__ to forward it, but a list has none.
+    assert not hasattr(proxy, '__next__')
+    assert hasattr(proxy, 'append')
+
+
+def test_copy_and_deepcopy_copy_the_target() -> None:
+    import copy
+
+    target = {'a': [1]}
+    proxy = make(target)
+    shallow = copy.copy(proxy)
+    deep = copy.deepcopy(proxy)
+    assert shallow == target
+    assert deep == target
+    assert shallow['a'] is target['a']
+    assert deep['a'] is not target['a']
+
+
+def test_next_forwards_to_iterator_target() -> None:
+    proxy = make(iter([7, 8]))
+    assert next(proxy) == 7
+    assert list(proxy) == [8]
+
+
+def test_extract_returns_target_itself() -> None:
+    target = object()
+    assert extract(make(target)) is target
+
+
+def test_unhashable_target_hash_raises() -> None:
+    with pytest.raises(TypeError):
+        hash(make([1]))
+
+
+def test_str_and_repr_of_target() -> None:
+    proxy = make({'k': 'v'})
+    assert str(proxy) == str({'k': 'v'})
+    assert repr(proxy) == repr({'k': 'v'})

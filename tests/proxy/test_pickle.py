@@ -1,0 +1,145 @@
+from __future__ import annotations
+
+import multiprocessing
+import pickle
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+import cloudpickle
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from proxystore.factory import LambdaFactory
+from proxystore.factory import SimpleFactory
+from proxystore.proxy import Proxy
+from proxystore.proxy import ProxyLocker
+from proxystore.proxy import is_resolved
+from tests.proxy.test_special import _RESTORED
+from tests.proxy.test_special import Tagged
+
+
+class Unpicklable:
+    def __reduce__(self) -> Any:
+        raise TypeError('this target must never be pickled')
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Unpicklable)
+
+    def __hash__(self) -> int:
+        return 1234
+
+
+def make_unpicklable() -> Unpicklable:
+    return Unpicklable()
+
+
+def test_pickles_factory_only_unresolved_and_resolved() -> None:
+    proxy = Proxy(LambdaFactory(make_unpicklable))
+    unresolved = pickle.dumps(proxy)
+    assert proxy == Unpicklable()
+    assert is_resolved(proxy)
+    resolved = pickle.dumps(proxy)
+    assert resolved == unresolved
+    restored = pickle.loads(resolved)
+    assert type(restored) is Proxy
+    assert not is_resolved(restored)
+    assert restored == Unpicklable()
+
+
+def test_pickled_size_independent_of_target() -> None:
+    big = Proxy(LambdaFactory(bytes, 10_000_000))
+    assert len(big) == 10_000_000
+    assert len(pickle.dumps(big)) < 200
+
+
+def test_target_prepopulated_proxy_pickles_as_factory() -> None:
+    proxy = Proxy(LambdaFactory(make_unpicklable), target=Unpicklable())
+    restored = pickle.loads(pickle.dumps(proxy))
+    assert not is_resolved(restored)
+    assert restored == Unpicklable()
+
+
+@given(
+    st.one_of(
+        st.integers(),
+        st.text(),
+        st.lists(st.integers()),
+        st.dictionaries(st.text(), st.floats(allow_nan=False)),
+    ),
+)
+def test_pickle_roundtrip_property(obj: Any) -> None:
+    proxy = Proxy(SimpleFactory(obj), cache_defaults=True)
+    restored = pickle.loads(pickle.dumps(proxy))
+    assert not is_resolved(restored)
+    assert restored.__proxy_default_class__ is type(obj)
+    assert restored == obj
+
+
+def test_subclass_survives_pickling_with_state() -> None:
+    proxy = Tagged(SimpleFactory([1]))
+    _RESTORED.clear()
+    restored = pickle.loads(pickle.dumps(proxy))
+    assert type(restored) is Tagged
+    assert _RESTORED == [{'extra': 1}]
+    assert restored.tag() == 'tagged'
+    assert restored == [1]
+
+
+def test_cloudpickle_keeps_cached_defaults_unresolved() -> None:
+    proxy = Proxy(LambdaFactory(make_unpicklable), cache_defaults=True)
+    restored = cloudpickle.loads(cloudpickle.dumps(proxy))
+    assert not is_resolved(restored)
+    assert isinstance(restored, Unpicklable)
+    assert hash(restored) == 1234
+    assert not is_resolved(restored)
+
+
+def test_locker_pickles_and_unlocks() -> None:
+    locker = ProxyLocker(Proxy(LambdaFactory(make_unpicklable)))
+    restored = pickle.loads(pickle.dumps(locker))
+    assert isinstance(restored, ProxyLocker)
+    proxy = restored.unlock()
+    assert type(proxy) is Proxy
+    assert not is_resolved(proxy)
+    assert proxy == Unpicklable()
+    assert 'ProxyLocker' in repr(restored)
+    assert not is_resolved(locker.unlock())
+
+
+def inspect_in_child(proxy: Any) -> tuple[bool, int, bool]:
+    """Runs in a spawned worker: use defaults, report whether it resolved."""
+    is_instance = isinstance(proxy, Unpicklable)
+    value_hash = hash(proxy)
+    return is_instance, value_hash, is_resolved(proxy)
+
+
+def resolve_in_child(proxy: Any) -> tuple[str, int, bool]:
+    return type(proxy).__name__, len(proxy), is_resolved(proxy)
+
+
+@pytest.fixture(scope='module')
+def spawn_pool() -> Any:
+    context = multiprocessing.get_context('spawn')
+    with ProcessPoolExecutor(1, mp_context=context) as pool:
+        yield pool
+
+
+def test_cache_defaults_across_spawned_process(spawn_pool: Any) -> None:
+    proxy = Proxy(LambdaFactory(make_unpicklable), cache_defaults=True)
+    is_instance, value_hash, resolved = spawn_pool.submit(
+        inspect_in_child,
+        proxy,
+    ).result()
+    assert is_instance
+    assert value_hash == 1234
+    assert resolved is False
+
+
+def test_resolves_in_spawned_process(spawn_pool: Any) -> None:
+    proxy = Proxy(LambdaFactory(list, range(5)))
+    name, length, resolved = spawn_pool.submit(
+        resolve_in_child, proxy
+    ).result()
+    assert (name, length, resolved) == ('Proxy', 5, True)
+    assert not is_resolved(proxy)
