@@ -1,0 +1,324 @@
+"""Store and raw-medium benchmarks (issue 2).
+
+Rows:
+- 64 MiB float64 array put+get through `Store(LocalConnector)` against one
+  `memcpy` (`ndarray.copy()`), and through `Store(FileConnector)` against a
+  raw write+read of the same bytes in the same directory.
+- The same two measurements for `serialize` + connector without the Store
+  (always reported, so copies can be tuned without the Store).
+- 1 KiB objects put+get+evict: ops/s for the Store, the connector (with
+  serialization) and the raw medium, and the Store's overhead per op.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from typing import Any
+from typing import Protocol
+
+import numpy as np
+
+from benchmarks.common import Row
+from benchmarks.common import ratio_row
+from proxystore.connectors.file import FileConnector
+from proxystore.connectors.local import LocalConnector
+from proxystore.serialize import deserialize
+from proxystore.serialize import serialize
+from proxystore.serialize.buffers import allocate
+
+SECTION = 'store'
+ARRAY_BYTES = 64 << 20
+SMALL_BYTES = 1024
+
+
+def _store_class() -> Any:
+    try:
+        from proxystore.store import Store
+    except ImportError:
+        return None
+    return Store
+
+
+class _RoundTrip:
+    """put+get of one object; `reset` evicts what the last call stored."""
+
+    def __init__(
+        self,
+        put: Callable[[Any], Any],
+        get: Callable[[Any], Any],
+        evict: Callable[[Any], None],
+        obj: Any,
+    ) -> None:
+        self._put, self._get, self._evict, self._obj = put, get, evict, obj
+        self._keys: list[Any] = []
+
+    def __call__(self) -> None:
+        key = self._put(self._obj)
+        self._keys.append(key)
+        self._get(key)
+
+    def reset(self) -> None:
+        for key in self._keys:
+            self._evict(key)
+        self._keys.clear()
+
+
+class _Case(Protocol):
+    def __call__(self) -> None: ...
+
+    def reset(self) -> None: ...
+
+
+class _Memcpy:
+    """One `ndarray.copy()`: the memcpy baseline."""
+
+    def __init__(self, array: Any) -> None:
+        self._array = array
+
+    def __call__(self) -> None:
+        self._array.copy()
+
+    def reset(self) -> None:
+        pass
+
+
+def _interleaved_best(cases: list[_Case], repeat: int) -> list[float]:
+    """Best seconds per case, running the cases in turn every round.
+
+    Alternating keeps baselines and candidates under the same background
+    load on a shared machine; `reset` runs untimed before each call.
+    """
+    best = [float('inf')] * len(cases)
+    try:
+        for _ in range(repeat):
+            for index, case in enumerate(cases):
+                case.reset()
+                start = time.perf_counter()
+                case()
+                best[index] = min(best[index], time.perf_counter() - start)
+    finally:
+        for case in cases:
+            case.reset()
+    return best
+
+
+def _connector_trip(connector: Any, obj: Any) -> _RoundTrip:
+    return _RoundTrip(
+        lambda o: connector.put(serialize(o)),
+        lambda k: deserialize(connector.get(k)),
+        connector.evict,
+        obj,
+    )
+
+
+def _store_trip(store: Any, obj: Any) -> _RoundTrip:
+    return _RoundTrip(store.put, store.get, store.evict, obj)
+
+
+class _RawFile:
+    """Plain write of one file, then a read of it.
+
+    The read is either `f.read()` or, with `prealloc`, `readinto` a buffer
+    from `proxystore.serialize.buffers.allocate` (no page-fault storm).
+    """
+
+    def __init__(self, directory: str, data: Any, prealloc: bool) -> None:
+        self._path = os.path.join(directory, 'raw-baseline')
+        self._data = data
+        self._prealloc = prealloc
+
+    def __call__(self) -> None:
+        with open(self._path, 'wb') as f:
+            f.write(self._data)
+        with open(self._path, 'rb', buffering=0) as f:
+            if self._prealloc:
+                f.readinto(allocate(os.fstat(f.fileno()).st_size))
+            else:
+                f.read()
+
+    def reset(self) -> None:
+        try:
+            os.remove(self._path)
+        except FileNotFoundError:
+            pass
+
+
+def _large_rows(directory: str, repeat: int) -> list[Row]:
+    array = np.random.default_rng(0).random(ARRAY_BYTES // 8)
+    data = memoryview(array).cast('B')
+    local = LocalConnector()
+    files = FileConnector(os.path.join(directory, 'connector'))
+    candidates: list[tuple[str, Any, _Case]] = [
+        ('serialize+LocalConnector', local, _connector_trip(local, array)),
+        ('serialize+FileConnector', files, _connector_trip(files, array)),
+    ]
+    store_class = _store_class()
+    if store_class is not None:
+        for label, connector in [('Local', local), ('File', files)]:
+            store = store_class(f'bench-{label}', connector)
+            trip = _store_trip(store, array)
+            candidates.append((f'Store({label}Connector)', connector, trip))
+    baselines: list[_Case] = [
+        _Memcpy(array),
+        _RawFile(directory, data, prealloc=False),
+        _RawFile(directory, data, prealloc=True),
+    ]
+    times = _interleaved_best(
+        baselines + [case for _, _, case in candidates],
+        repeat,
+    )
+    memcpy, raw_file, tuned_raw_file = times[:3]
+    files.close()
+
+    rows = []
+    for (label, connector, _), measured in zip(
+        candidates,
+        times[3:],
+        strict=True,
+    ):
+        name = f'{label} put+get 64 MiB array'
+        if connector is local:
+            rows.append(
+                ratio_row(SECTION, name, measured, memcpy, 3.0, 'memcpy'),
+            )
+            continue
+        rows.append(
+            ratio_row(
+                SECTION,
+                name,
+                measured,
+                raw_file,
+                1.3,
+                'raw write+read',
+            ),
+        )
+        tuned = ratio_row(
+            SECTION,
+            f'{name} (vs raw write+readinto prealloc)',
+            measured,
+            tuned_raw_file,
+            1.3,
+            '',
+        )
+        tuned.target, tuned.ok = 'report', None
+        rows.append(tuned)
+    return rows
+
+
+class _Repeated:
+    """`count` calls of one put+get+evict cycle, as one timed case."""
+
+    def __init__(self, op: Callable[[], None], count: int) -> None:
+        self._op, self._count = op, count
+
+    def __call__(self) -> None:
+        for _ in range(self._count):
+            self._op()
+
+    def reset(self) -> None:
+        pass
+
+
+def _small_rows(directory: str, count: int, repeat: int) -> list[Row]:
+    obj = os.urandom(SMALL_BYTES)
+    raw_dict: dict[int, bytes] = {}
+    file_dir = os.path.join(directory, 'small')
+    os.makedirs(file_dir, exist_ok=True)
+    counter = iter(range(1 << 62))
+
+    def raw_dict_op() -> None:
+        key = next(counter)
+        raw_dict[key] = obj
+        raw_dict.get(key)
+        del raw_dict[key]
+
+    def raw_file_op() -> None:
+        path = os.path.join(file_dir, str(next(counter)))
+        with open(path, 'wb') as f:
+            f.write(obj)
+        with open(path, 'rb') as f:
+            f.read()
+        os.remove(path)
+
+    def cycle(put: Any, get: Any, evict: Any) -> Callable[[], None]:
+        def op() -> None:
+            key = put(obj)
+            get(key)
+            evict(key)
+
+        return op
+
+    store_class = _store_class()
+    local = LocalConnector()
+    files = FileConnector(os.path.join(directory, 'small-connector'))
+    # (label, raw medium op, connector op, store op or None)
+    media = []
+    for label, connector, raw_op in [
+        ('Local', local, raw_dict_op),
+        ('File', files, raw_file_op),
+    ]:
+        via_connector = cycle(
+            lambda o, c=connector: c.put(serialize(o)),
+            lambda k, c=connector: deserialize(c.get(k)),
+            connector.evict,
+        )
+        via_store = None
+        if store_class is not None:
+            store = store_class(f'bench-small-{label}', connector)
+            via_store = cycle(store.put, store.get, store.evict)
+        media.append((label, raw_op, via_connector, via_store))
+
+    cases: list[_Case] = []
+    for _, *ops in media:
+        cases.extend(_Repeated(op, count) for op in ops if op is not None)
+    seconds = iter(t / count for t in _interleaved_best(cases, repeat))
+    files.close()
+
+    rows = []
+    for label, _, _, via_store in media:
+        raw, connector_op = next(seconds), next(seconds)
+        rows.append(_ops_row(f'raw medium ({label}) 1 KiB', raw))
+        rows.append(
+            _ops_row(
+                f'serialize+{label}Connector 1 KiB',
+                connector_op,
+                f'{(connector_op - raw) * 1e6:.1f} us/op over raw',
+            ),
+        )
+        if via_store is not None:
+            store_op = next(seconds)
+            rows.append(
+                _ops_row(
+                    f'Store({label}Connector) 1 KiB',
+                    store_op,
+                    f'{(store_op - raw) * 1e6:.1f} us/op over raw, '
+                    f'{(store_op - connector_op) * 1e6:.1f} us/op '
+                    'over connector',
+                ),
+            )
+    return rows
+
+
+def _ops_row(name: str, seconds_per_op: float, detail: str = '') -> Row:
+    return Row(
+        section=SECTION,
+        name=f'{name} put+get+evict',
+        value=1 / seconds_per_op,
+        unit='ops/s',
+        detail=detail,
+    )
+
+
+def run(quick: bool) -> list[Row]:
+    """Measure the issue-2 store rows."""
+    with tempfile.TemporaryDirectory(dir=os.getcwd()) as directory:
+        rows = _large_rows(directory, repeat=7 if quick else 15)
+        rows += _small_rows(
+            directory,
+            count=500 if quick else 2000,
+            repeat=5 if quick else 10,
+        )
+    return rows

@@ -1,0 +1,110 @@
+"""Identifiers and byte-layout helpers shared by the serialization paths.
+
+Every serialized payload starts with a one-byte identifier naming the path
+that produced it. Paths that carry raw buffers place them at aligned
+offsets (see `padding`) so that views into a received buffer are aligned for
+any NumPy dtype.
+"""
+
+from __future__ import annotations
+
+import struct
+
+from typing_extensions import Buffer
+
+
+class SerializationError(Exception):
+    """Data cannot be serialized, or bytes cannot be deserialized."""
+
+
+SerializationError.__module__ = 'proxystore.serialize'
+
+
+BYTES = b'B'
+STRING = b'S'
+NUMPY = b'N'
+PANDAS = b'D'
+POLARS = b'L'
+PICKLE = b'P'
+CLOUDPICKLE = b'C'
+
+ID_SIZE = 1
+ALIGNMENT = 64
+PAGE_SIZE = 4096
+PAGE_ALIGN_MIN = 1 << 20
+
+_UINT32 = struct.Struct('<I')
+_UINT64 = struct.Struct('<Q')
+
+
+def padding(offset: int, nbytes: int) -> int:
+    """Zero bytes to insert at `offset` before a buffer of `nbytes` bytes.
+
+    Large buffers start on a page boundary: copying out of them is then
+    measurably faster than from a merely cache-line aligned address.
+    """
+    alignment = PAGE_SIZE if nbytes >= PAGE_ALIGN_MIN else ALIGNMENT
+    return -offset % alignment
+
+
+def pack_uint32(value: int) -> bytes:
+    """Encode an unsigned 32-bit little-endian integer."""
+    return _UINT32.pack(value)
+
+
+def pack_uint64s(values: list[int]) -> bytes:
+    """Encode unsigned 64-bit little-endian integers back to back."""
+    return struct.pack(f'<{len(values)}Q', *values)
+
+
+def unpack_uint32(data: memoryview, offset: int) -> int:
+    """Decode an unsigned 32-bit integer at `offset`, checking bounds."""
+    require_length(data, offset + _UINT32.size)
+    return int(_UINT32.unpack_from(data, offset)[0])
+
+
+def unpack_uint64s(data: memoryview, offset: int, count: int) -> list[int]:
+    """Decode `count` unsigned 64-bit integers at `offset`, checking bounds."""
+    require_length(data, offset + count * _UINT64.size)
+    return list(struct.unpack_from(f'<{count}Q', data, offset))
+
+
+def require_length(data: memoryview, expected: int) -> None:
+    """Raise `SerializationError` unless `data` is at least `expected` long."""
+    if len(data) < expected:
+        raise SerializationError(
+            f'Serialized data is truncated: expected at least {expected} '
+            f'bytes but got {len(data)}.',
+        )
+
+
+def require_exact_length(data: memoryview, expected: int) -> None:
+    """Raise `SerializationError` unless `data` is exactly `expected` long."""
+    if len(data) != expected:
+        raise SerializationError(
+            f'Serialized data has {len(data)} bytes but its header '
+            f'describes {expected} bytes (truncated or corrupted).',
+        )
+
+
+def as_byte_view(data: Buffer) -> memoryview:
+    """View any bytes-like object as a flat, unsigned-byte memoryview.
+
+    Raises:
+        SerializationError: If `data` is not a contiguous bytes-like object.
+    """
+    try:
+        view = memoryview(data)
+    except TypeError as e:
+        raise SerializationError(
+            'Expected a bytes-like object to deserialize, got '
+            f'{type(data).__name__}.',
+        ) from e
+    if view.format == 'B' and view.ndim == 1 and view.c_contiguous:
+        return view
+    try:
+        return view.cast('B')
+    except TypeError as e:
+        raise SerializationError(
+            'Expected a contiguous bytes-like object to deserialize.',
+        ) from e

@@ -1,0 +1,413 @@
+"""Serialization: round trips, copy/aliasing guarantees, and bad input."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import polars as pl
+import pytest
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+from hypothesis.extra import pandas as hpd
+
+from proxystore.serialize import SerializationError
+from proxystore.serialize import deserialize
+from proxystore.serialize import serialize
+from proxystore.serialize.buffers import allocate
+from proxystore.serialize.buffers import byte_view
+from proxystore.serialize.buffers import join
+from proxystore.serialize.buffers import writable_copy
+
+BYTES_LIKE = [bytes, bytearray, memoryview]
+
+scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False)
+    | st.text()
+    | st.binary()
+)
+nested = st.recursive(
+    scalars,
+    lambda children: (
+        st.lists(children)
+        | st.tuples(children, children)
+        | st.dictionaries(st.text() | st.integers(), children)
+        | st.frozensets(st.integers() | st.text())
+    ),
+    max_leaves=20,
+)
+
+
+class Point:
+    def __init__(self, x: int, y: int) -> None:
+        self.x, self.y = x, y
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Point) and (self.x, self.y) == (
+            other.x,
+            other.y,
+        )
+
+
+def _array_data(array: Any) -> bytes:
+    return np.ascontiguousarray(array).tobytes()
+
+
+def _assert_same_array(result: Any, array: Any) -> None:
+    assert type(result) is np.ndarray
+    assert result.dtype == array.dtype
+    assert result.shape == array.shape
+    assert _array_data(result) == _array_data(array)
+    assert result.flags.writeable
+
+
+# Round trips ----------------------------------------------------------------
+
+
+@given(nested)
+def test_round_trip_builtins(obj: Any) -> None:
+    data = serialize(obj)
+    for make in BYTES_LIKE:
+        assert deserialize(make(data)) == obj
+
+
+@given(st.binary())
+def test_bytes_are_not_pickled(value: bytes) -> None:
+    data = serialize(value)
+    assert bytes(data)[1:] == value
+    assert deserialize(data) == value
+    assert type(deserialize(bytearray(data))) is bytes
+
+
+@given(st.text())
+def test_str_is_utf8(value: str) -> None:
+    data = serialize(value)
+    assert bytes(data)[1:] == value.encode('utf-8')
+    assert deserialize(data) == value
+
+
+def test_str_with_lone_surrogate() -> None:
+    assert deserialize(serialize('a\ud800b')) == 'a\ud800b'
+
+
+def test_bytes_subclass_keeps_type() -> None:
+    class Tagged(bytes):
+        pass
+
+    result = deserialize(serialize(Tagged(b'x')))
+    assert type(result).__name__ == 'Tagged'
+
+
+def test_cloudpickle_fallback() -> None:
+    offset = 10
+    assert deserialize(serialize(lambda x: x + offset))(1) == 11
+
+    def local(x: int) -> int:
+        return x * 2
+
+    assert deserialize(serialize(local))(4) == 8
+    assert deserialize(serialize(Point(1, 2))) == Point(1, 2)
+
+
+def test_pandas_with_lambda_uses_cloudpickle() -> None:
+    frame = pd.DataFrame({'f': [lambda x: x + 1]})
+    assert deserialize(serialize(frame))['f'][0](1) == 2
+
+
+def test_unserializable_frames() -> None:
+    with pytest.raises(SerializationError, match='DataFrame'):
+        serialize(pd.DataFrame({'lock': [threading.Lock()]}))
+    objects = pl.DataFrame({'o': [object()]}, schema={'o': pl.Object})
+    with pytest.raises(SerializationError, match='DataFrame'):
+        serialize(objects)
+
+
+array_dtypes = (
+    hnp.scalar_dtypes()
+    | hnp.byte_string_dtypes()
+    | hnp.unicode_string_dtypes()
+    | hnp.nested_dtypes(max_itemsize=64)
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    hnp.arrays(
+        dtype=array_dtypes,
+        shape=hnp.array_shapes(min_dims=0, max_dims=3, min_side=0),
+    ),
+    st.sampled_from(['C', 'F', 'T', 'step']),
+)
+def test_round_trip_numpy(array: Any, layout: str) -> None:
+    if layout == 'F':
+        array = np.asfortranarray(array)
+    elif layout == 'T':
+        array = array.T
+    elif layout == 'step' and array.ndim > 0:
+        array = array[::2]
+    data = serialize(array)
+    for make in BYTES_LIKE:
+        _assert_same_array(deserialize(make(data)), array)
+
+
+@pytest.mark.parametrize(
+    'array',
+    [
+        np.array([1, 'a', None], dtype=object),
+        np.ma.masked_array([1, 2, 3], mask=[0, 1, 0]),
+        np.arange(24, dtype='>i4').reshape(2, 3, 4)[:, ::-1, 1:],
+        np.array(['2020-01-01', 'NaT'], dtype='datetime64[s]'),
+        np.zeros((0, 5)),
+        np.float64(3.5),
+    ],
+    ids=['object', 'masked', 'big-endian-strided', 'datetime', 'empty', 'x'],
+)
+def test_round_trip_numpy_special(array: Any) -> None:
+    result = deserialize(serialize(array))
+    assert type(result) is type(array)
+    np.testing.assert_array_equal(result, array)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    hpd.data_frames(
+        columns=[
+            hpd.column('i', dtype=np.int64),
+            hpd.column('f', dtype=float),
+            hpd.column('s', elements=st.text()),
+            hpd.column('n', dtype=np.int32),
+            hpd.column('b', dtype=bool),
+        ],
+        index=hpd.range_indexes(max_size=20),
+    ),
+)
+def test_round_trip_pandas(frame: Any) -> None:
+    data = serialize(frame)
+    for make in BYTES_LIKE:
+        pd.testing.assert_frame_equal(deserialize(make(data)), frame)
+    pd.testing.assert_series_equal(
+        deserialize(serialize(frame['n'])),
+        frame['n'],
+    )
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(-(2**63), 2**63 - 1), st.floats(), st.text()),
+        max_size=20,
+    ),
+)
+def test_round_trip_polars(rows: list[tuple[int, float, str]]) -> None:
+    frame = pl.DataFrame(
+        rows,
+        schema={'i': pl.Int64, 'f': pl.Float64, 's': pl.String},
+        orient='row',
+    )
+    data = serialize(frame)
+    for make in BYTES_LIKE:
+        assert deserialize(make(data)).equals(frame)
+
+
+# Copies and aliasing --------------------------------------------------------
+
+LARGE_ARRAY = np.arange(1 << 18, dtype=np.float64)  # 2 MiB
+
+
+@pytest.mark.parametrize('array', [np.arange(10.0), LARGE_ARRAY])
+def test_immutable_input_gives_writable_independent_array(
+    array: Any,
+) -> None:
+    data = serialize(array)
+    assert memoryview(data).readonly
+    result = deserialize(data)
+    assert result.flags.writeable
+    assert not np.shares_memory(result, np.frombuffer(data, np.uint8))
+    result[:] = -1
+    np.testing.assert_array_equal(deserialize(data), array)
+
+
+def test_serialize_does_not_alias_input_array() -> None:
+    array = LARGE_ARRAY.copy()
+    data = serialize(array)
+    array[:] = 0
+    np.testing.assert_array_equal(deserialize(data), LARGE_ARRAY)
+
+
+def _payload_array(obj: Any) -> Any:
+    """The large array inside each object of `CONTAINERS`."""
+    if isinstance(obj, np.ndarray):
+        return obj
+    if isinstance(obj, dict):
+        return obj['nested']
+    return obj['a'].to_numpy()
+
+
+CONTAINERS = {
+    'array': LARGE_ARRAY,
+    'pickled': {'nested': LARGE_ARRAY},
+    'pandas': pd.DataFrame({'a': LARGE_ARRAY}),
+}
+
+
+@pytest.mark.parametrize('obj', CONTAINERS.values(), ids=CONTAINERS.keys())
+def test_writable_input_is_handed_over(obj: Any) -> None:
+    buffer = bytearray(serialize(obj))
+    array = _payload_array(deserialize(buffer))
+    assert np.shares_memory(array, np.frombuffer(buffer, np.uint8))
+    np.testing.assert_array_equal(array, LARGE_ARRAY)
+
+
+@pytest.mark.parametrize('obj', CONTAINERS.values(), ids=CONTAINERS.keys())
+def test_immutable_input_is_never_aliased(obj: Any) -> None:
+    data = serialize(obj)
+    array = _payload_array(deserialize(data))
+    assert not np.shares_memory(array, np.frombuffer(data, np.uint8))
+    if not isinstance(obj, pd.DataFrame):  # pandas hands out read-only views
+        assert array.flags.writeable
+        array[:] = -1
+    np.testing.assert_array_equal(
+        _payload_array(deserialize(data)),
+        LARGE_ARRAY,
+    )
+
+
+def test_large_payload_is_immutable() -> None:
+    data = serialize(b'x' * (2 << 20))
+    with pytest.raises(TypeError):
+        memoryview(data)[0] = 0
+
+
+def test_import_is_lazy() -> None:
+    code = (
+        'import sys, proxystore.serialize as s\n'
+        's.deserialize(s.serialize({"a": [1, 2]}))\n'
+        'loaded = {"numpy", "pandas", "polars"} & set(sys.modules)\n'
+        'assert not loaded, loaded\n'
+    )
+    subprocess.run([sys.executable, '-c', code], check=True)
+
+
+# Bad input ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize('data', [b'', bytearray(), memoryview(b'')])
+def test_empty_input(data: Any) -> None:
+    with pytest.raises(SerializationError, match='empty'):
+        deserialize(data)
+
+
+@pytest.mark.parametrize('data', ['text', 42, None, [1, 2], object()])
+def test_not_bytes_like(data: Any) -> None:
+    with pytest.raises(SerializationError, match='bytes-like'):
+        deserialize(data)
+
+
+def test_non_contiguous_buffer() -> None:
+    with pytest.raises(SerializationError, match='contiguous'):
+        deserialize(memoryview(np.arange(10, dtype=np.uint8))[::2])
+
+
+def test_unknown_identifier() -> None:
+    with pytest.raises(SerializationError, match="Unknown .* b'Z'"):
+        deserialize(b'Zsomething')
+
+
+@settings(max_examples=300)
+@given(st.binary(min_size=1, max_size=200))
+def test_random_bytes_only_raise_serialization_error(data: bytes) -> None:
+    try:
+        deserialize(data)
+    except SerializationError:
+        pass
+
+
+BROKEN = {
+    'str': 'hello',
+    'numpy': np.arange(100.0),
+    'numpy-empty': np.zeros(0),
+    'pickle': {'a': [1, 2, 3]},
+    'pickle-buffers': {'a': np.arange(100.0)},
+    'cloudpickle': lambda: 1,
+    'pandas': pd.DataFrame({'a': [1.0, 2.0]}),
+    'polars': pl.DataFrame({'a': [1, 2, 3]}),
+}
+
+
+@pytest.mark.parametrize('obj', BROKEN.values(), ids=BROKEN.keys())
+def test_valid_identifier_broken_body(obj: Any) -> None:
+    data = bytes(serialize(obj))
+    corruptions = [
+        data[:1],
+        data[: len(data) // 2],
+        data[:-1],
+        data + b'\x00',
+        data[:1] + b'\xff' * (len(data) - 1),
+    ]
+    for broken in corruptions:
+        try:
+            result = deserialize(broken)
+        except SerializationError:
+            continue
+        # Some corruptions of self-delimiting formats (e.g. pickle) may
+        # still decode; they must never decode into the original.
+        assert not _equal(result, obj), broken
+
+
+def _equal(a: Any, b: Any) -> bool:
+    try:
+        return bool(np.all(a == b))
+    except Exception:
+        return False
+
+
+@pytest.mark.parametrize(
+    'obj',
+    [threading.Lock(), (x for x in range(3))],
+    ids=['lock', 'generator'],
+)
+def test_unserializable(obj: Any) -> None:
+    with pytest.raises(SerializationError, match='cannot be serialized'):
+        serialize(obj)
+
+
+# proxystore.serialize.buffers ----------------------------------------------
+
+
+@pytest.mark.parametrize('size', [0, 10, 3 << 20])
+def test_allocate_is_zeroed_and_writable(size: int) -> None:
+    buffer = allocate(size)
+    view = memoryview(buffer)
+    assert view.nbytes == size and not view.readonly
+    assert bytes(view[:16]) == bytes(min(size, 16))
+    if size:
+        view[-1] = 7
+        assert view[-1] == 7
+
+
+@pytest.mark.parametrize('size', [10, 3 << 20])
+def test_join_and_writable_copy(size: int) -> None:
+    half = b'x' * (size // 2)
+    joined = join([b'', half, memoryview(bytearray(half))])
+    assert memoryview(joined).readonly
+    assert bytes(joined) == half * 2
+    copied = writable_copy(joined)
+    memoryview(copied)[0] = 0
+    assert bytes(joined) == half * 2
+
+
+def test_byte_view() -> None:
+    assert byte_view(b'ab').tolist() == [97, 98]
+    assert byte_view(np.arange(2, dtype=np.uint16)).nbytes == 4
+    assert bytes(byte_view(memoryview(b'a-b')[::2])) == b'ab'
+    with pytest.raises(TypeError):
+        byte_view('text')  # type: ignore[arg-type]
