@@ -1,0 +1,506 @@
+"""MultiConnector routing over real Local, File and Redis children."""
+
+from __future__ import annotations
+
+import multiprocessing
+import pathlib
+import re
+import sys
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+import numpy as np
+import pytest
+import redis
+
+from proxystore.connectors.file import FileConnector
+from proxystore.connectors.local import LocalConnector
+from proxystore.connectors.multi import MultiConnector
+from proxystore.connectors.multi import MultiConnectorError
+from proxystore.connectors.multi import MultiKey
+from proxystore.connectors.multi import Policy
+from proxystore.connectors.redis import RedisConnector
+from proxystore.connectors.redis import RedisConnectorError
+from proxystore.utils.environment import hostname
+from tests.fixtures.redis import RedisServer
+from tests.fixtures.redis import calls_during
+from tests.fixtures.redis import free_port
+
+SPAWN = multiprocessing.get_context('spawn')
+NOT_THIS_HOST = 'not-' + re.escape(hostname())
+
+
+@pytest.fixture
+def children(
+    redis_server: RedisServer,
+    tmp_path: pathlib.Path,
+) -> Iterator[dict[str, Any]]:
+    connectors = {
+        'local': LocalConnector(),
+        'file': FileConnector(str(tmp_path / 'file'), clear=False),
+        'redis': RedisConnector(
+            redis_server.host,
+            redis_server.port,
+            clear=True,
+        ),
+    }
+    yield connectors
+    for connector in connectors.values():
+        connector.close()
+
+
+# --- Policy -----------------------------------------------------------
+
+
+def test_policy_defaults_admit_everything_without_tags() -> None:
+    policy = Policy()
+    assert policy.is_valid()
+    assert policy.is_valid(size_bytes=0, subset_tags=[], superset_tags=[])
+    assert policy.is_valid(size_bytes=sys.maxsize)
+    assert policy.is_valid_on_host()
+
+
+def test_policy_size_bounds_are_inclusive() -> None:
+    policy = Policy(min_size_bytes=10, max_size_bytes=20)
+    assert not policy.is_valid(size_bytes=9)
+    assert policy.is_valid(size_bytes=10)
+    assert policy.is_valid(size_bytes=20)
+    assert not policy.is_valid(size_bytes=21)
+    assert policy.is_valid()  # size unknown: not checked
+
+
+def test_policy_subset_tags() -> None:
+    policy = Policy(subset_tags=['fast', 'small'])
+    assert policy.is_valid(subset_tags=[])
+    assert policy.is_valid(subset_tags=['fast'])
+    assert policy.is_valid(subset_tags=['small', 'fast'])
+    assert not policy.is_valid(subset_tags=['fast', 'durable'])
+
+
+def test_policy_superset_tags() -> None:
+    policy = Policy(superset_tags=['gpu'])
+    assert not policy.is_valid(superset_tags=[])
+    assert policy.is_valid(superset_tags=['gpu'])
+    assert policy.is_valid(superset_tags=['gpu', 'other'])
+    assert Policy().is_valid(superset_tags=['anything'])
+
+
+def test_policy_host_pattern() -> None:
+    name = hostname()
+    assert Policy(host_pattern=re.escape(name)).is_valid_on_host()
+    assert Policy(host_pattern='.*').is_valid_on_host()
+    assert Policy(host_pattern=[NOT_THIS_HOST, '.*']).is_valid_on_host()
+    assert not Policy(host_pattern=NOT_THIS_HOST).is_valid_on_host()
+    # The whole hostname must match, not a prefix.
+    assert not Policy(host_pattern=re.escape(name[:-1])).is_valid_on_host()
+
+
+def test_policy_as_dict_round_trip() -> None:
+    policy = Policy(
+        priority=3,
+        host_pattern=['a.*', 'b'],
+        min_size_bytes=1,
+        max_size_bytes=99,
+        subset_tags=['x'],
+        superset_tags=['y'],
+    )
+    as_dict = policy.as_dict()
+    assert as_dict == {
+        'priority': 3,
+        'host_pattern': ['a.*', 'b'],
+        'min_size_bytes': 1,
+        'max_size_bytes': 99,
+        'subset_tags': ['x'],
+        'superset_tags': ['y'],
+    }
+    assert Policy(**as_dict) == policy
+
+
+@pytest.mark.parametrize(
+    ('kwargs', 'message'),
+    [
+        ({'min_size_bytes': 10, 'max_size_bytes': 5}, 'exceeds'),
+        ({'min_size_bytes': -1}, 'negative'),
+        ({'host_pattern': '(unclosed'}, 'host_pattern'),
+        ({'subset_tags': 'abc'}, 'list of tags'),
+    ],
+)
+def test_policy_rejects_bad_values(kwargs: Any, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        Policy(**kwargs)
+
+
+# --- routing ----------------------------------------------------------
+
+
+def test_key_is_small_readable_and_picklable() -> None:
+    key = MultiKey('local', ('inner',))
+    assert (
+        repr(key)
+        == "MultiKey(connector_name='local', connector_key=('inner',))"
+    )
+
+
+def test_routes_by_priority_then_size(children: dict[str, Any]) -> None:
+    multi = MultiConnector(
+        {
+            'local': (
+                children['local'],
+                Policy(priority=2, max_size_bytes=10),
+            ),
+            'file': (children['file'], Policy(priority=1, max_size_bytes=100)),
+            'redis': (children['redis'], Policy(priority=0)),
+        },
+    )
+    tiny, medium, large = b'x' * 10, b'y' * 100, b'z' * 101
+    keys = [multi.put(tiny), multi.put(medium), multi.put(large)]
+    assert [key.connector_name for key in keys] == ['local', 'file', 'redis']
+    assert [multi.get(key) for key in keys] == [tiny, medium, large]
+    # Each object really lives in the chosen child.
+    assert children['file'].get(keys[1].connector_key) == medium
+    assert children['redis'].get(keys[2].connector_key) == large
+
+
+def test_ties_go_to_the_first_listed(children: dict[str, Any]) -> None:
+    multi = MultiConnector(
+        {
+            'file': (children['file'], Policy()),
+            'local': (children['local'], Policy()),
+        },
+    )
+    assert multi.put(b'data').connector_name == 'file'
+
+
+def test_routes_by_tags(children: dict[str, Any]) -> None:
+    multi = MultiConnector(
+        {
+            'local': (
+                children['local'],
+                Policy(priority=9, superset_tags=['hot']),
+            ),
+            'file': (children['file'], Policy(subset_tags=['archive', 'big'])),
+            'redis': (
+                children['redis'],
+                Policy(priority=-1, subset_tags=['other', 'big']),
+            ),
+        },
+    )
+    # superset_tags: the object's tags must include all the policy's.
+    assert multi.put(b'a', superset_tags=['hot']).connector_name == 'local'
+    assert multi.put(b'a', superset_tags=['hot', 'x']).connector_name == (
+        'local'
+    )
+    # subset_tags: the object's tags must all be among the policy's.
+    assert multi.put(b'b', subset_tags=['archive']).connector_name == 'file'
+    assert multi.put(b'c').connector_name == 'file'
+    assert multi.put(b'd', subset_tags=['other']).connector_name == 'redis'
+    assert multi.put(b'e', subset_tags=['big']).connector_name == 'file'
+    with pytest.raises(MultiConnectorError, match='No connector admits'):
+        multi.put(b'f', subset_tags=['archive', 'other'])
+
+
+def test_no_admissible_connector_stores_nothing(
+    children: dict[str, Any],
+    redis_client: redis.Redis,
+    tmp_path: pathlib.Path,
+) -> None:
+    multi = MultiConnector(
+        {
+            'file': (children['file'], Policy(max_size_bytes=10)),
+            'redis': (children['redis'], Policy(max_size_bytes=20)),
+        },
+    )
+    size = redis_client.dbsize()
+    with pytest.raises(MultiConnectorError, match='No connector admits'):
+        multi.put(b'x' * 21)
+    with pytest.raises(MultiConnectorError, match='No connector admits'):
+        multi.put_batch([b'ok', b'x' * 21])
+    with pytest.raises(MultiConnectorError, match='No connector admits'):
+        multi.put(b'ok', subset_tags=['unknown'])
+    assert redis_client.dbsize() == size
+    assert list((tmp_path / 'file').iterdir()) == []
+
+
+def test_put_rejects_non_bytes(children: dict[str, Any]) -> None:
+    multi = MultiConnector({'local': (children['local'], Policy())})
+    with pytest.raises(TypeError, match='bytes-like'):
+        multi.put('text')  # type: ignore[arg-type]
+
+
+def test_batches_make_one_call_per_child(
+    children: dict[str, Any],
+    redis_client: redis.Redis,
+) -> None:
+    multi = MultiConnector(
+        {
+            'file': (children['file'], Policy(priority=1, max_size_bytes=4)),
+            'redis': (children['redis'], Policy()),
+        },
+    )
+    objs = [b'a', b'long one', b'b', b'another long', b'c']
+    keys: list[MultiKey] = []
+    calls = calls_during(
+        redis_client, lambda: keys.extend(multi.put_batch(objs))
+    )
+    assert calls == {'mset': 1}
+    assert [key.connector_name for key in keys] == [
+        'file',
+        'redis',
+        'file',
+        'redis',
+        'file',
+    ]
+    multi.evict(keys[2])
+    batch = [keys[4], keys[3], keys[2], keys[1], keys[0]]
+    results: list[Any] = []
+    calls = calls_during(
+        redis_client, lambda: results.extend(multi.get_batch(batch))
+    )
+    assert calls == {'mget': 1}
+    assert [None if r is None else bytes(r) for r in results] == [
+        b'c',
+        b'another long',
+        None,
+        b'long one',
+        b'a',
+    ]
+
+
+def test_exists_evict_and_deferred_set(children: dict[str, Any]) -> None:
+    multi = MultiConnector(
+        {
+            'local': (children['local'], Policy(max_size_bytes=3)),
+            'redis': (children['redis'], Policy(priority=-1)),
+        },
+    )
+    key = multi.new_key(b'a much larger object')
+    assert key.connector_name == 'redis'
+    assert not multi.exists(key)
+    multi.set(key, b'a much larger object')
+    assert multi.exists(key)
+    assert multi.get(key) == b'a much larger object'
+    multi.evict(key)
+    assert not multi.exists(key)
+    assert multi.get(key) is None
+
+
+def test_unknown_connector_name(children: dict[str, Any]) -> None:
+    multi = MultiConnector({'local': (children['local'], Policy())})
+    key = MultiKey('elsewhere', ('x',))
+    for operation in (multi.get, multi.exists, multi.evict):
+        with pytest.raises(
+            MultiConnectorError, match="Unknown connector 'elsewhere'"
+        ):
+            operation(key)
+
+
+def test_child_failure_surfaces_and_loses_nothing(
+    children: dict[str, Any],
+) -> None:
+    broken = RedisConnector('127.0.0.1', free_port())
+    multi = MultiConnector(
+        {
+            'local': (children['local'], Policy(max_size_bytes=5)),
+            'broken': (broken, Policy(priority=-1)),
+        },
+    )
+    kept = multi.put(b'kept')
+    with pytest.raises(RedisConnectorError, match='unreachable'):
+        multi.put(b'routed to the unreachable server')
+    assert multi.get(kept) == b'kept'
+    multi.close()
+
+
+def test_failed_batch_leaves_no_objects_behind(
+    children: dict[str, Any],
+    tmp_path: pathlib.Path,
+) -> None:
+    broken = RedisConnector('127.0.0.1', free_port())
+    multi = MultiConnector(
+        {
+            'file': (children['file'], Policy(max_size_bytes=5)),
+            'broken': (broken, Policy(priority=-1)),
+        },
+    )
+    kept = multi.put(b'kept')
+    with pytest.raises(RedisConnectorError, match='unreachable'):
+        multi.put_batch([b'small', b'for the unreachable server', b'tiny'])
+    # The objects already stored in the file child were rolled back.
+    assert [p.name for p in (tmp_path / 'file').iterdir()] == [
+        kept.connector_key.filename,
+    ]
+    assert multi.get(kept) == b'kept'
+    broken.close()
+
+
+def test_close_closes_children(
+    redis_server: RedisServer, tmp_path: pathlib.Path
+) -> None:
+    store_dir = tmp_path / 'cleared'
+    multi = MultiConnector({'file': (FileConnector(str(store_dir)), Policy())})
+    multi.put(b'x')
+    with multi:
+        pass
+    assert not store_dir.exists()  # FileConnector(clear=True) removed it
+
+
+# --- configuration and dormant connectors -----------------------------
+
+
+def test_config_embeds_children_and_policies(
+    children: dict[str, Any],
+    redis_server: RedisServer,
+) -> None:
+    policy = Policy(priority=1, subset_tags=['t'])
+    multi = MultiConnector(
+        {'redis': (children['redis'], policy)},
+        dormant_connectors={
+            'far': {
+                'kind': 'file',
+                'options': {'store_dir': '/elsewhere'},
+                'policy': Policy(host_pattern=NOT_THIS_HOST).as_dict(),
+            },
+        },
+    )
+    config = multi.config()
+    assert config['connectors']['redis'] == {
+        'kind': 'redis',
+        'options': children['redis'].config(),
+        'policy': policy.as_dict(),
+    }
+    assert config['connectors']['far']['options'] == {
+        'store_dir': '/elsewhere'
+    }
+    copy = MultiConnector.from_config(config)
+    assert copy.config() == config
+    key = multi.put(b'shared', subset_tags=['t'])
+    assert copy.get(key) == b'shared'
+
+
+def test_dormant_connectors_are_not_opened(tmp_path: pathlib.Path) -> None:
+    here = tmp_path / 'here'
+    there = tmp_path / 'there'
+    config = {
+        'connectors': {
+            'here': {
+                'kind': 'proxystore.connectors.file.FileConnector',
+                'options': {'store_dir': str(here)},
+                'policy': Policy(host_pattern='.*').as_dict(),
+            },
+            'there': {
+                'kind': 'file',
+                'options': {'store_dir': str(there)},
+                'policy': Policy(
+                    priority=5, host_pattern=NOT_THIS_HOST
+                ).as_dict(),
+            },
+        },
+    }
+    multi = MultiConnector.from_config(config)
+    assert here.is_dir()
+    assert not there.exists()  # never opened on this host
+    key = multi.put(b'data')  # 'there' has priority but is dormant
+    assert key.connector_name == 'here'
+    with pytest.raises(MultiConnectorError, match="'there' is dormant"):
+        multi.get(MultiKey('there', ('some-file',)))
+    # The dormant entry is kept verbatim for processes on other hosts.
+    assert (
+        multi.config()['connectors']['there'] == config['connectors']['there']
+    )
+    assert multi.config()['connectors']['here']['kind'] == 'file'
+    multi.close()
+
+
+def test_open_child_for_another_host_gets_no_new_objects(
+    children: dict[str, Any],
+) -> None:
+    multi = MultiConnector(
+        {
+            'far': (
+                children['local'],
+                Policy(priority=5, host_pattern=NOT_THIS_HOST),
+            ),
+            'near': (children['file'], Policy()),
+        },
+    )
+    assert multi.put(b'data').connector_name == 'near'
+    far_key = MultiKey('far', children['local'].put(b'far data'))
+    assert multi.get(far_key) == b'far data'
+
+
+def test_active_and_dormant_names_must_differ(
+    children: dict[str, Any],
+) -> None:
+    with pytest.raises(ValueError, match='both active and dormant'):
+        MultiConnector(
+            {'local': (children['local'], Policy())},
+            dormant_connectors={'local': {}},
+        )
+
+
+def test_store_config_toml_round_trip(
+    multi_connector: MultiConnector,
+    tmp_path: pathlib.Path,
+) -> None:
+    from proxystore.store.config import ConnectorConfig
+    from proxystore.store.config import StoreConfig
+
+    config = StoreConfig(
+        name='multi-toml',
+        connector=ConnectorConfig(
+            kind='multi', options=multi_connector.config()
+        ),
+    )
+    path = tmp_path / 'store.toml'
+    config.write_toml(path)
+    rebuilt = StoreConfig.from_toml(path).connector.get_connector()
+    assert isinstance(rebuilt, MultiConnector)
+    small, large = multi_connector.put_batch([b'small', b'L' * 1000])
+    assert {small.connector_name, large.connector_name} == {'file', 'redis'}
+    assert [bytes(b) for b in rebuilt.get_batch([small, large])] == [  # type: ignore[arg-type]
+        b'small',
+        b'L' * 1000,
+    ]
+
+
+# --- across processes -------------------------------------------------
+
+
+def child_get_all(config: dict[str, Any], keys: list[MultiKey]) -> list[Any]:
+    connector = MultiConnector.from_config(config)
+    return [None if r is None else bytes(r) for r in connector.get_batch(keys)]
+
+
+def test_router_rebuilt_in_spawned_process(
+    multi_connector: MultiConnector,
+) -> None:
+    big = np.random.default_rng(0).bytes(2 * 1024 * 1024 + 1)
+    keys = multi_connector.put_batch([b'small', big])
+    assert [key.connector_name for key in keys] == ['file', 'redis']
+    config = multi_connector.config()
+    with ProcessPoolExecutor(1, mp_context=SPAWN) as pool:
+        results = pool.submit(child_get_all, config, keys).result()
+    assert results == [b'small', big]
+
+
+def child_describe(proxy: Any) -> tuple[bool, int]:
+    return isinstance(proxy, list), sum(proxy)
+
+
+def test_store_proxies_with_tags_resolve_in_spawned_process(
+    multi_connector: MultiConnector,
+) -> None:
+    from proxystore.store import Store
+
+    with Store('test-multi-spawn', multi_connector) as store:
+        # Store.put passes routing tags on to MultiConnector.put.
+        with pytest.raises(MultiConnectorError, match='No connector admits'):
+            store.put([1, 2, 3], subset_tags=['untagged-policy'])
+        assert store.put(b'tiny').connector_name == 'file'
+        proxy = store.proxy(list(range(1000)), populate_target=False)
+        with ProcessPoolExecutor(1, mp_context=SPAWN) as pool:
+            assert pool.submit(child_describe, proxy).result() == (
+                True,
+                sum(range(1000)),
+            )
