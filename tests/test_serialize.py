@@ -20,6 +20,7 @@ from hypothesis.extra import pandas as hpd
 from proxystore.serialize import SerializationError
 from proxystore.serialize import deserialize
 from proxystore.serialize import serialize
+from proxystore.serialize import serialize_to_buffers
 from proxystore.serialize.buffers import allocate
 from proxystore.serialize.buffers import byte_view
 from proxystore.serialize.buffers import join
@@ -78,6 +79,28 @@ def test_round_trip_builtins(obj: Any) -> None:
     data = serialize(obj)
     for make in BYTES_LIKE:
         assert deserialize(make(data)) == obj
+
+
+@pytest.mark.parametrize(
+    'obj',
+    [
+        b'raw',
+        'text',
+        {'a': [1, 2.5, None]},
+        np.arange(3 << 18, dtype=np.float64).reshape(3, -1),
+        np.asfortranarray(np.ones((5, 7), dtype=np.int16)),
+        pd.DataFrame({'x': np.arange(1000), 'y': ['s'] * 1000}),
+        pl.DataFrame({'x': list(range(100))}),
+    ],
+    ids=['bytes', 'str', 'dict', 'large-array', 'fortran', 'pandas', 'polars'],
+)
+def test_buffers_concatenate_to_serialize_output(obj: Any) -> None:
+    parts = serialize_to_buffers(obj)
+    joined = b''.join(byte_view(part) for part in parts)
+    assert joined == bytes(serialize(obj))
+    if isinstance(obj, np.ndarray) and obj.nbytes >= 1 << 20:
+        # The array data is a view of the array, not a copy.
+        assert any(np.shares_memory(np.asarray(p), obj) for p in parts)
 
 
 @given(st.binary())

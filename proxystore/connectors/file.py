@@ -12,9 +12,10 @@ from typing import NamedTuple
 
 from typing_extensions import Buffer
 
+from proxystore.connectors.protocols import BufferList
 from proxystore.connectors.protocols import ConnectorContextMixin
 from proxystore.serialize.buffers import allocate
-from proxystore.serialize.buffers import byte_view
+from proxystore.serialize.buffers import byte_views
 
 _TEMP_PREFIX = '.tmp-'
 _FORBIDDEN = ('/', '\\', '\x00')
@@ -97,6 +98,9 @@ class FileConnector(ConnectorContextMixin):
             (`-1` is the default policy). Reads always go straight into
             a preallocated buffer of the file's size.
     """
+
+    accepts_buffer_lists = True
+    """`put`/`set` also take a list of buffers, written back to back."""
 
     def __init__(
         self,
@@ -192,29 +196,43 @@ class FileConnector(ConnectorContextMixin):
         """Create a new key; `obj` is ignored by this implementation."""
         return FileKey(_random_name())
 
-    def put(self, obj: Buffer) -> FileKey:
-        """Put a serialized object in the store and return its key."""
+    def put(self, obj: Buffer | BufferList) -> FileKey:
+        """Put a serialized object in the store and return its key.
+
+        Args:
+            obj: A bytes-like object, or a list of them stored as their
+                concatenation (written without joining them first).
+        """
         key = self.new_key()
         self.set(key, obj)
         return key
 
-    def put_batch(self, objs: Sequence[Buffer]) -> list[FileKey]:
+    def put_batch(
+        self,
+        objs: Sequence[Buffer | BufferList],
+    ) -> list[FileKey]:
         """Put serialized objects; keys keep the order of `objs`."""
         return [self.put(obj) for obj in objs]
 
-    def set(self, key: FileKey, obj: Buffer) -> None:
+    def set(self, key: FileKey, obj: Buffer | BufferList) -> None:
         """Write `obj` under `key`, atomically replacing the file.
 
         The data is written to a temporary file in `store_dir` and renamed
         into place, so the key never refers to a partial object.
+
+        Args:
+            key: Key from `new_key()`.
+            obj: A bytes-like object, or a list of them stored as their
+                concatenation.
         """
         path = self._path(key)
-        view = byte_view(obj)
+        views = byte_views(obj)
         temp = self._prefix + _TEMP_PREFIX + _random_name()
         try:
             with open(temp, 'xb', buffering=self.buffering) as f:
-                while view:  # unbuffered writes may be partial
-                    view = view[f.write(view) :]
+                for view in views:
+                    while view:  # unbuffered writes may be partial
+                        view = view[f.write(view) :]
             os.replace(temp, path)
         except BaseException:
             try:

@@ -28,6 +28,9 @@ KeyT = TypeVar('KeyT')
 ConnectorBytes = bytes | bytearray | memoryview
 """What a connector's `get` may return."""
 
+BufferList = Sequence[Buffer]
+"""Buffers that together form one object, written back to back."""
+
 
 @runtime_checkable
 class Connector(Protocol[KeyT]):
@@ -108,6 +111,17 @@ class DeferrableConnector(Connector[KeyT], Protocol[KeyT]):
     def set(self, key: KeyT, obj: Buffer) -> None:
         """Associate `obj` with `key` (write-once)."""
         ...
+
+
+def accepts_buffer_lists(connector: object) -> bool:
+    """Whether `connector.put`/`set` also take a `BufferList`.
+
+    Such connectors write the parts of an object back to back without
+    joining them first, which saves one copy of large payloads (see
+    `proxystore.serialize.serialize_to_buffers`). A connector opts in with
+    the class attribute `accepts_buffer_lists = True`.
+    """
+    return getattr(connector, 'accepts_buffer_lists', False) is True
 
 
 class ConnectorContextMixin:

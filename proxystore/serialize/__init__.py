@@ -46,7 +46,12 @@ from proxystore.serialize._frame import SerializationError
 from proxystore.serialize._frame import as_byte_view
 from proxystore.serialize.buffers import join
 
-__all__ = ['SerializationError', 'deserialize', 'serialize']
+__all__ = [
+    'SerializationError',
+    'deserialize',
+    'serialize',
+    'serialize_to_buffers',
+]
 
 
 def _loaded_type(module: str, name: str) -> Any:
@@ -70,12 +75,28 @@ def serialize(obj: Any) -> bytes | memoryview:
         SerializationError: If neither pickle nor cloudpickle can
             serialize `obj`.
     """
+    return join(serialize_to_buffers(obj))
+
+
+def serialize_to_buffers(obj: Any) -> list[Buffer]:
+    """Serialize an object to a list of buffers, without joining them.
+
+    Writing the buffers back to back gives exactly the bytes `serialize`
+    returns. Large payloads (array data, out-of-band pickle buffers) are
+    views of `obj`'s own memory, so a connector that writes the parts
+    directly (`BufferListConnector`) saves the one copy `serialize` makes.
+    The views are only valid while `obj` is alive and unchanged.
+
+    Raises:
+        SerializationError: If neither pickle nor cloudpickle can
+            serialize `obj`.
+    """
     kind = type(obj)
     if kind is bytes:
-        return join([BYTES, obj])
+        return [BYTES, obj]
     if kind is str:
         try:
-            return join([STRING, obj.encode('utf-8')])
+            return [STRING, obj.encode('utf-8')]
         except UnicodeEncodeError:
             # Lone surrogates are valid in str but not in UTF-8.
             return _pickle(obj)
@@ -95,7 +116,7 @@ def serialize(obj: Any) -> bytes | memoryview:
     return _pickle(obj)
 
 
-def _pickle(obj: Any, identifier: bytes = PICKLE) -> bytes | memoryview:
+def _pickle(obj: Any, identifier: bytes = PICKLE) -> list[Buffer]:
     try:
         return _pickled.encode(identifier, obj, pickle.dumps)
     except Exception:

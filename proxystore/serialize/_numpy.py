@@ -16,13 +16,14 @@ import math
 import pickle
 from typing import Any
 
+from typing_extensions import Buffer
+
 from proxystore.serialize._frame import ID_SIZE
 from proxystore.serialize._frame import SerializationError
 from proxystore.serialize._frame import pack_uint32
 from proxystore.serialize._frame import padding
 from proxystore.serialize._frame import require_exact_length
 from proxystore.serialize._frame import unpack_uint32
-from proxystore.serialize.buffers import join
 
 
 def supports(array: Any) -> bool:
@@ -31,8 +32,13 @@ def supports(array: Any) -> bool:
     return not dtype.hasobject and dtype.itemsize > 0
 
 
-def encode(identifier: bytes, array: Any) -> bytes | memoryview:
-    """Serialize a NumPy array as metadata followed by its raw bytes."""
+def encode(identifier: bytes, array: Any) -> list[Buffer]:
+    """Serialize a NumPy array as metadata followed by its raw bytes.
+
+    Returns:
+        The payload's parts, to be written back to back; the last one is
+        a view of the array's memory (no copy made here).
+    """
     fortran = array.ndim > 1 and not array.flags.c_contiguous
     if fortran and array.flags.f_contiguous:
         array = array.T
@@ -42,15 +48,13 @@ def encode(identifier: bytes, array: Any) -> bytes | memoryview:
             array = array.copy(order='C')
     metadata = pickle.dumps((array.dtype, array.shape, fortran), protocol=5)
     offset = ID_SIZE + 4 + len(metadata)
-    return join(
-        [
-            identifier,
-            pack_uint32(len(metadata)),
-            metadata,
-            bytes(padding(offset, array.nbytes)),
-            memoryview(array.reshape(-1).view('u1')),
-        ],
-    )
+    return [
+        identifier,
+        pack_uint32(len(metadata)),
+        metadata,
+        bytes(padding(offset, array.nbytes)),
+        memoryview(array.reshape(-1).view('u1')),
+    ]
 
 
 def decode(data: memoryview) -> Any:

@@ -16,6 +16,8 @@ import pickle
 from collections.abc import Callable
 from typing import Any
 
+from typing_extensions import Buffer
+
 from proxystore.serialize._frame import ID_SIZE
 from proxystore.serialize._frame import SerializationError
 from proxystore.serialize._frame import pack_uint32
@@ -24,7 +26,6 @@ from proxystore.serialize._frame import padding
 from proxystore.serialize._frame import require_exact_length
 from proxystore.serialize._frame import unpack_uint32
 from proxystore.serialize._frame import unpack_uint64s
-from proxystore.serialize.buffers import join
 from proxystore.serialize.buffers import writable_copy
 
 PROTOCOL = max(5, pickle.HIGHEST_PROTOCOL)
@@ -36,22 +37,27 @@ def encode(
     identifier: bytes,
     obj: Any,
     dumps: Dumper,
-) -> bytes | memoryview:
-    """Pickle `obj` with `dumps`, framing out-of-band buffers after it."""
+) -> list[Buffer]:
+    """Pickle `obj` with `dumps`, framing out-of-band buffers after it.
+
+    Returns:
+        The payload's parts, to be written back to back; out-of-band
+        buffers are views of the pickled objects' memory (no copy).
+    """
     buffers: list[pickle.PickleBuffer] = []
     stream = dumps(obj, protocol=PROTOCOL, buffer_callback=buffers.append)
     raws = [buffer.raw() for buffer in buffers]
     header = pack_uint32(len(raws)) + pack_uint64s(
         [len(stream), *(raw.nbytes for raw in raws)],
     )
-    parts: list[Any] = [identifier, header, stream]
+    parts: list[Buffer] = [identifier, header, stream]
     offset = ID_SIZE + len(header) + len(stream)
     for raw in raws:
         pad = padding(offset, raw.nbytes)
         parts.append(bytes(pad))
         parts.append(raw)
         offset += pad + raw.nbytes
-    return join(parts)
+    return parts
 
 
 def decode(data: memoryview) -> Any:

@@ -5,16 +5,17 @@ from __future__ import annotations
 import io
 from typing import Any
 
+from typing_extensions import Buffer
+
 from proxystore.serialize._frame import ID_SIZE
 from proxystore.serialize._frame import SerializationError
-from proxystore.serialize.buffers import join
 
 
-def encode(identifier: bytes, frame: Any) -> bytes | memoryview:
+def encode(identifier: bytes, frame: Any) -> list[Buffer]:
     """Serialize a polars DataFrame as an uncompressed Arrow IPC file."""
     sink = io.BytesIO()
     frame.write_ipc(sink, compression='uncompressed')
-    return join([identifier, sink.getbuffer()])
+    return [identifier, sink.getbuffer()]
 
 
 def decode(data: memoryview) -> Any:

@@ -25,12 +25,29 @@ def byte_view(obj: Buffer) -> memoryview:
     Raises:
         TypeError: If `obj` is not bytes-like.
     """
-    view = memoryview(obj)
+    try:
+        view = memoryview(obj)
+    except TypeError:
+        raise TypeError(
+            'Expected a bytes-like object (bytes, bytearray, memoryview, '
+            f'...), not {type(obj).__name__}.',
+        ) from None
     if not view.c_contiguous:
         return memoryview(view.tobytes())
     if view.format == 'B' and view.ndim == 1:
         return view
     return view.cast('B')
+
+
+def byte_views(obj: Buffer | Sequence[Buffer]) -> list[memoryview]:
+    """View a bytes-like object, or a list/tuple of them, as byte views.
+
+    Raises:
+        TypeError: If `obj` (or an element of it) is not bytes-like.
+    """
+    if isinstance(obj, (list, tuple)):
+        return [byte_view(part) for part in obj]
+    return [byte_view(obj)]  # type: ignore[arg-type]
 
 
 def _mapping(nbytes: int) -> mmap.mmap:

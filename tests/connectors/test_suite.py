@@ -15,6 +15,7 @@ import pytest
 
 from proxystore.connectors.protocols import Connector
 from proxystore.connectors.protocols import DeferrableConnector
+from proxystore.connectors.protocols import accepts_buffer_lists
 from tests.connectors.conftest import ConnectorTraits
 
 LARGE = 3 * (1 << 20) + 7  # crosses the 1 MiB large-buffer threshold
@@ -95,6 +96,19 @@ def test_bytes_like_input(connector: Any, make: Any) -> None:
 def test_memoryview_slice_input(connector: Any) -> None:
     key = connector.put(memoryview(b'xxhelloxx')[2:-2])
     assert _as_bytes(connector.get(key)) == b'hello'
+
+
+def test_buffer_list_input(connector: Any) -> None:
+    if not accepts_buffer_lists(connector):
+        pytest.skip('connector takes single buffers only')
+    big = _payload(LARGE)
+    parts = [b'head', memoryview(b'--body--')[2:-2], bytearray(b''), big]
+    key = connector.put(parts)
+    assert _as_bytes(connector.get(key)) == b'headbody' + big
+    if isinstance(connector, DeferrableConnector):
+        key = connector.new_key()
+        connector.set(key, (b'a', b'b'))
+        assert _as_bytes(connector.get(key)) == b'ab'
 
 
 def test_writable_input_changed_after_put(connector: Any) -> None:
