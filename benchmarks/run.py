@@ -15,7 +15,7 @@ import traceback
 
 from benchmarks.common import Row
 
-SECTIONS = ['proxy', 'store', 'redis', 'endpoint']
+SECTIONS = ['proxy', 'store', 'shm', 'redis', 'endpoint']
 
 
 def format_table(rows: list[Row]) -> str:

@@ -39,12 +39,11 @@ def main() -> None:
 
             print(f'{"object":<8}{"object size":>16}{"proxy size":>14}')
             for name, obj, proxy in zip(
-                ('dict', 'array'), (config, array), proxies
+                ('dict', 'array'), (config, array), proxies, strict=True
             ):
                 size = len(pickle.dumps(obj, protocol=5))
                 print(
-                    f'{name:<8}{size:>14,} B'
-                    f'{len(pickle.dumps(proxy)):>12,} B'
+                    f'{name:<8}{size:>14,} B{len(pickle.dumps(proxy)):>12,} B'
                 )
 
             spawn = multiprocessing.get_context('spawn')

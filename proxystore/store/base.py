@@ -1,0 +1,1017 @@
+"""The [`Store`][proxystore.store.base.Store]: objects in, proxies out."""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Sequence
+from time import perf_counter_ns
+from types import TracebackType
+from typing import TYPE_CHECKING
+from typing import Any
+from typing import Generic
+from typing import TypeVar
+
+from proxystore.connectors.protocols import DeferrableConnector
+from proxystore.connectors.protocols import accepts_buffer_lists
+from proxystore.proxy import Proxy
+from proxystore.proxy import ProxyLocker
+from proxystore.serialize import SerializationError
+from proxystore.serialize import deserialize as default_deserializer
+from proxystore.serialize import serialize as default_serializer
+from proxystore.serialize import serialize_to_buffers
+from proxystore.store.cache import LRUCache
+from proxystore.store.config import ConnectorConfig
+from proxystore.store.config import StoreConfig
+from proxystore.store.config import connector_kind
+from proxystore.store.exceptions import NonProxiableTypeError
+from proxystore.store.factory import PollingStoreFactory
+from proxystore.store.factory import StoreFactory
+from proxystore.store.future import Future
+from proxystore.store.metrics import StoreMetrics
+from proxystore.store.types import NON_PROXIABLE_TYPES
+from proxystore.store.types import ConnectorKeyT
+from proxystore.store.types import ConnectorT
+from proxystore.store.types import DeserializerT
+from proxystore.store.types import NonProxiableT
+from proxystore.store.types import SerializerT
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+    from proxystore.store.lifetimes import Lifetime
+    from proxystore.store.ref import OwnedProxy
+
+T = TypeVar('T')
+ProxyT = TypeVar('ProxyT', bound='Proxy[Any]')
+
+_MISSING: Any = object()
+
+# Every open store of this process, so that a proxy unpickled here resolves
+# through the store that created it even if that store is not registered.
+_open_stores: weakref.WeakSet[Store[Any]] = weakref.WeakSet()
+
+
+def find_open_store(config: StoreConfig) -> Store[Any] | None:
+    """Find an open store of this process that matches a configuration.
+
+    A store matches if it has the same name and connector configuration.
+
+    Args:
+        config: Store configuration (e.g., the one a proxy carries).
+
+    Returns:
+        The first matching open store, or `None`.
+    """
+    for store in list(_open_stores):
+        if (
+            store.name == config.name
+            and not store._closed
+            and store._connector_kind == config.connector.kind
+            and store.connector.config() == config.connector.options
+        ):
+            return store
+    return None
+
+
+def _is_bytes_like(data: Any) -> bool:
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        return True
+    try:
+        memoryview(data).release()
+    except TypeError:
+        return False
+    return True
+
+
+def _nbytes(data: Any) -> int:
+    if type(data) is bytes:
+        return len(data)
+    if type(data) is list:  # the parts from `serialize_to_buffers`
+        return sum(memoryview(part).nbytes for part in data)
+    return memoryview(data).nbytes
+
+
+def _check_evict_lifetime(evict: bool, lifetime: Lifetime | None) -> None:
+    if evict and lifetime is not None:
+        raise ValueError(
+            'evict=True and a lifetime are mutually exclusive: the lifetime '
+            'decides when the object is evicted.',
+        )
+
+
+def _non_proxiable_error(obj: Any) -> NonProxiableTypeError:
+    return NonProxiableTypeError(
+        f'Object of type {type(obj).__name__} ({obj!r}) cannot be proxied: '
+        'a proxy cannot stand in for a singleton like None, True/False, '
+        'NotImplemented or Ellipsis. Pass skip_nonproxiable=True to get the '
+        'object back unchanged instead.',
+    )
+
+
+class Store(Generic[ConnectorT]):
+    """Key-value store of objects that hands out proxies to them.
+
+    Objects are serialized and written through the `connector`; proxies
+    carry a small factory that fetches and deserializes the object in
+    whichever process first uses the proxy.
+
+    Example:
+        ```python
+        from proxystore.connectors.file import FileConnector
+        from proxystore.store import Store
+
+        with Store('example', FileConnector('/tmp/proxystore')) as store:
+            proxy = store.proxy([1, 2, 3])
+            assert sum(proxy) == 6
+        ```
+
+    Note:
+        The store is thread-safe: cache access and connector operations
+        are guarded by a lock local to the store instance. Serialization
+        and deserialization run outside of the lock.
+
+    Warning:
+        With `populate_target=True` (the default), the returned proxy holds
+        the original object as its target, so a custom serializer and
+        deserializer are not applied to it in this process. Use
+        `populate_target=False` if the deserialized value differs from the
+        object passed in.
+
+    Args:
+        name: Name of the store instance.
+        connector: Connector instance to use for object storage.
+        serializer: Optional callable which serializes an object to a
+            bytes-like object. If `None`, the default serializer
+            ([`serialize()`][proxystore.serialize.serialize]) is used.
+        deserializer: Optional callable which deserializes what the
+            serializer produced. If `None`, the default deserializer
+            ([`deserialize()`][proxystore.serialize.deserialize]) is used.
+        cache_size: Size of the LRU cache of deserialized objects (number of
+            objects). `0` disables the cache. The cache is local to the
+            Python process.
+        metrics: Enable recording operation metrics (see
+            [`StoreMetrics`][proxystore.store.metrics.StoreMetrics]).
+        populate_target: Default value of `populate_target` of the proxy
+            methods of the store.
+        register: Register the store instance after initialization (see
+            [`register_store()`][proxystore.store.register_store]).
+
+    Raises:
+        ValueError: If `cache_size` is less than zero.
+        StoreExistsError: If `register=True` and a store with `name` is
+            already registered.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        connector: ConnectorT,
+        *,
+        serializer: SerializerT | None = None,
+        deserializer: DeserializerT | None = None,
+        cache_size: int = 16,
+        metrics: bool = False,
+        populate_target: bool = True,
+        register: bool = False,
+    ) -> None:
+        if cache_size < 0:
+            raise ValueError(
+                f'cache_size must be greater than or equal to zero, got '
+                f'{cache_size}.',
+            )
+        self.connector = connector
+        self._name = name
+        self._custom_serializer = serializer
+        self._custom_deserializer = deserializer
+        self._serializer: SerializerT = serializer or default_serializer
+        self._deserializer: DeserializerT = (
+            deserializer or default_deserializer
+        )
+        self._cache_size = cache_size
+        self._cache: LRUCache[Any, Any] = LRUCache(cache_size)
+        self._metrics = StoreMetrics() if metrics else None
+        self._populate_target = populate_target
+        self._register = register
+        self._connector_kind = connector_kind(type(connector))
+        # Such connectors write the default serializer's parts back to back,
+        # which saves the copy that joining them would make.
+        self._buffer_lists = accepts_buffer_lists(connector)
+        self._lock = threading.Lock()
+        self._evictions = 0
+        self._shared_config: StoreConfig | None = None
+        self._closed = False
+
+        if register:
+            from proxystore.store import register_store
+
+            register_store(self)
+        _open_stores.add(self)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        exc_traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return (
+            f'{type(self).__name__}(name={self._name!r}, '
+            f'connector={self.connector!r})'
+        )
+
+    @property
+    def name(self) -> str:
+        """Name of the store instance."""
+        return self._name
+
+    @property
+    def metrics(self) -> StoreMetrics | None:
+        """Metrics of the store's operations (`None` if not enabled)."""
+        return self._metrics
+
+    @property
+    def serializer(self) -> SerializerT:
+        """Serializer used by the store."""
+        return self._serializer
+
+    @property
+    def deserializer(self) -> DeserializerT:
+        """Deserializer used by the store."""
+        return self._deserializer
+
+    def close(self, *args: Any, **kwargs: Any) -> None:
+        """Close the connector associated with the store.
+
+        This (1) closes the connector and (2) unregisters the store if it
+        is registered. Closing a closed store does nothing.
+
+        Warning:
+            Only call this once the store will no longer be used, e.g.,
+            once all proxies have been resolved: closing the connector may
+            delete the stored objects (e.g.,
+            `FileConnector(clear=True)`).
+
+        Args:
+            args: Positional arguments to pass to `Connector.close()`.
+            kwargs: Keyword arguments to pass to `Connector.close()`.
+        """
+        from proxystore.store import unregister_store
+
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._cache.clear()
+        _open_stores.discard(self)
+        try:
+            self.connector.close(*args, **kwargs)
+        finally:
+            unregister_store(self)
+
+    def config(self) -> StoreConfig:
+        """Get the store configuration.
+
+        The configuration rebuilds an equivalent store, possibly in another
+        process, with `Store.from_config()`.
+        """
+        return self._build_config(self.connector.config())
+
+    def _build_config(self, options: dict[str, Any]) -> StoreConfig:
+        # Built without re-validation: every field comes from a valid store.
+        return StoreConfig.model_construct(
+            name=self._name,
+            connector=ConnectorConfig.model_construct(
+                kind=self._connector_kind,
+                options=options,
+            ),
+            serializer=self._custom_serializer,
+            deserializer=self._custom_deserializer,
+            cache_size=self._cache_size,
+            metrics=self._metrics is not None,
+            populate_target=self._populate_target,
+            auto_register=self._register,
+        )
+
+    def _factory_config(self) -> StoreConfig:
+        """Configuration shared by the factories of this store's proxies.
+
+        Rebuilt only when the connector's configuration changes: building a
+        model costs more than the rest of creating a proxy. Factories never
+        modify it.
+        """
+        options = self.connector.config()
+        config = self._shared_config
+        if config is None or config.connector.options != options:
+            config = self._shared_config = self._build_config(options)
+        return config
+
+    @classmethod
+    def from_config(cls, config: StoreConfig) -> Store[Any]:
+        """Create a new store instance from a configuration.
+
+        Args:
+            config: Configuration returned by `config()` (or read from a
+                TOML file with
+                [`StoreConfig.from_toml()`][proxystore.store.config.StoreConfig.from_toml]).
+
+        Returns:
+            Store instance (registered if `config.auto_register`).
+        """
+        connector: Any = config.connector.get_connector()
+        return cls(
+            config.name,
+            connector,
+            serializer=config.serializer,
+            deserializer=config.deserializer,
+            cache_size=config.cache_size,
+            metrics=config.metrics,
+            populate_target=config.populate_target,
+            register=config.auto_register,
+        )
+
+    def _serialize(self, obj: Any, serializer: SerializerT | None) -> Any:
+        if serializer is None:
+            if self._custom_serializer is None:
+                # The default serializer always returns bytes-like output.
+                if self._buffer_lists:
+                    return serialize_to_buffers(obj)
+                return default_serializer(obj)
+            serializer = self._custom_serializer
+        data = serializer(obj)
+        if not _is_bytes_like(data):
+            raise TypeError(
+                f'Serializer {serializer!r} returned an object of type '
+                f'{type(data).__name__}; serializers must return bytes or '
+                'another bytes-like object.',
+            )
+        return data
+
+    def put(
+        self,
+        obj: Any,
+        *,
+        lifetime: Lifetime | None = None,
+        serializer: SerializerT | None = None,
+        **kwargs: Any,
+    ) -> ConnectorKeyT:
+        """Put an object in the store.
+
+        Args:
+            obj: Object to put in the store.
+            lifetime: Attach the key to this lifetime. The object associated
+                with the key will be evicted when the lifetime ends.
+            serializer: Optionally override the default serializer for the
+                store instance.
+            kwargs: Additional keyword arguments to pass to
+                `Connector.put()`.
+
+        Returns:
+            A key which can be used to retrieve the object.
+
+        Raises:
+            TypeError: If the output of `serializer` is not bytes-like.
+        """
+        metrics = self._metrics
+        start = perf_counter_ns() if metrics is not None else 0
+        data = self._serialize(obj, serializer)
+        serialized = perf_counter_ns() if metrics is not None else 0
+        with self._lock:
+            key = self.connector.put(data, **kwargs)
+        if metrics is not None:
+            end = perf_counter_ns()
+            metrics.add_time(
+                'store.put.serialize', key, _ms(serialized - start)
+            )
+            metrics.add_time('store.put.connector', key, _ms(end - serialized))
+            metrics.add_time('store.put', key, _ms(end - start))
+            metrics.add_attribute('store.put.object_size', key, _nbytes(data))
+        if lifetime is not None:
+            lifetime.add_key(key, store=self)
+        return key
+
+    def put_batch(
+        self,
+        objs: Sequence[Any],
+        *,
+        lifetime: Lifetime | None = None,
+        serializer: SerializerT | None = None,
+        **kwargs: Any,
+    ) -> list[ConnectorKeyT]:
+        """Put multiple objects in the store.
+
+        Every object is serialized before anything is written, so an object
+        that cannot be serialized leaves the store untouched.
+
+        Args:
+            objs: Sequence of objects to put in the store.
+            lifetime: Attach the keys to this lifetime. The objects
+                associated with each key will be evicted when the lifetime
+                ends.
+            serializer: Optionally override the default serializer for the
+                store instance.
+            kwargs: Additional keyword arguments to pass to
+                `Connector.put_batch()`.
+
+        Returns:
+            A list of keys which can be used to retrieve the objects.
+
+        Raises:
+            TypeError: If the output of `serializer` is not bytes-like.
+        """
+        metrics = self._metrics
+        start = perf_counter_ns() if metrics is not None else 0
+        datas = [self._serialize(obj, serializer) for obj in objs]
+        serialized = perf_counter_ns() if metrics is not None else 0
+        with self._lock:
+            keys = list(self.connector.put_batch(datas, **kwargs))
+        if metrics is not None:
+            end = perf_counter_ns()
+            batch = tuple(keys)
+            metrics.add_time(
+                'store.put_batch.serialize',
+                batch,
+                _ms(serialized - start),
+            )
+            metrics.add_time(
+                'store.put_batch.connector',
+                batch,
+                _ms(end - serialized),
+            )
+            metrics.add_time('store.put_batch', batch, _ms(end - start))
+            for key, data in zip(keys, datas, strict=True):
+                metrics.add_attribute(
+                    'store.put.object_size',
+                    key,
+                    _nbytes(data),
+                )
+        if lifetime is not None:
+            lifetime.add_key(*keys, store=self)
+        return keys
+
+    def get(
+        self,
+        key: ConnectorKeyT,
+        *,
+        deserializer: DeserializerT | None = None,
+        default: object | None = None,
+    ) -> Any | None:
+        """Get the object associated with the key.
+
+        Deserialized objects are kept in the store's LRU cache, so getting
+        the same key again returns the same object without fetching it.
+
+        Args:
+            key: Key associated with the object to retrieve.
+            deserializer: Optionally override the default deserializer for
+                the store instance.
+            default: An optional value to be returned if an object
+                associated with the key does not exist.
+
+        Returns:
+            Object or `default` if the object does not exist.
+
+        Raises:
+            SerializationError: If the data associated with the key cannot
+                be deserialized.
+        """
+        metrics = self._metrics
+        start = perf_counter_ns() if metrics is not None else 0
+        with self._lock:
+            obj = self._cache.get(key, _MISSING)
+            if obj is _MISSING:
+                evictions = self._evictions
+                data: Any = self.connector.get(key)
+        if obj is not _MISSING:
+            if metrics is not None:
+                metrics.add_counter('store.get.cache_hits', key, 1)
+                metrics.add_time(
+                    'store.get',
+                    key,
+                    _ms(perf_counter_ns() - start),
+                )
+            return obj
+        fetched = perf_counter_ns() if metrics is not None else 0
+        if data is None:
+            if metrics is not None:
+                metrics.add_counter('store.get.cache_misses', key, 1)
+            return default
+        try:
+            obj = (deserializer or self._deserializer)(data)
+        except SerializationError:
+            raise
+        except Exception as e:
+            raise SerializationError(
+                f'Failed to deserialize the object with key {key!r} in '
+                f'store {self._name!r}: {e!r}',
+            ) from e
+        with self._lock:
+            # Do not cache an object evicted while it was deserialized.
+            if self._evictions == evictions:
+                self._cache.set(key, obj)
+        if metrics is not None:
+            end = perf_counter_ns()
+            metrics.add_counter('store.get.cache_misses', key, 1)
+            metrics.add_time('store.get.connector', key, _ms(fetched - start))
+            metrics.add_time('store.get.deserialize', key, _ms(end - fetched))
+            metrics.add_time('store.get', key, _ms(end - start))
+            metrics.add_attribute('store.get.object_size', key, _nbytes(data))
+        return obj
+
+    def exists(self, key: ConnectorKeyT) -> bool:
+        """Check if an object associated with the key exists.
+
+        Args:
+            key: Key potentially associated with stored object.
+
+        Returns:
+            If an object associated with the key exists.
+        """
+        metrics = self._metrics
+        start = perf_counter_ns() if metrics is not None else 0
+        with self._lock:
+            found = self.connector.exists(key)
+        if metrics is not None:
+            metrics.add_time(
+                'store.exists', key, _ms(perf_counter_ns() - start)
+            )
+        return found
+
+    def evict(self, key: ConnectorKeyT) -> None:
+        """Evict the object associated with the key (and its cache entry).
+
+        Evicting a key that does not exist does nothing.
+
+        Args:
+            key: Key associated with object to evict.
+        """
+        metrics = self._metrics
+        start = perf_counter_ns() if metrics is not None else 0
+        with self._lock:
+            self.connector.evict(key)
+            self._cache.evict(key)
+            self._evictions += 1
+        if metrics is not None:
+            metrics.add_time(
+                'store.evict', key, _ms(perf_counter_ns() - start)
+            )
+
+    def is_cached(self, key: ConnectorKeyT) -> bool:
+        """Check if an object associated with the key is cached locally.
+
+        Args:
+            key: Key potentially associated with stored object.
+
+        Returns:
+            If the object is cached.
+        """
+        with self._lock:
+            return self._cache.exists(key)
+
+    def _factory(
+        self,
+        key: ConnectorKeyT,
+        config: StoreConfig,
+        *,
+        evict: bool,
+        deserializer: DeserializerT | None,
+    ) -> StoreFactory[ConnectorT, Any]:
+        factory: StoreFactory[ConnectorT, Any] = StoreFactory(
+            key,
+            config,
+            evict=evict,
+            deserializer=deserializer,
+        )
+        factory._bind(self)
+        return factory
+
+    def _new_proxy(
+        self,
+        proxy_type: type[ProxyT],
+        factory: StoreFactory[ConnectorT, Any],
+        obj: Any,
+        populate_target: bool | None,
+    ) -> ProxyT:
+        if populate_target is None:
+            populate_target = self._populate_target
+        if populate_target:
+            return proxy_type(factory, cache_defaults=True, target=obj)
+        return proxy_type(factory)
+
+    def _proxy(
+        self,
+        proxy_type: type[ProxyT],
+        obj: Any,
+        *,
+        evict: bool,
+        lifetime: Lifetime | None,
+        serializer: SerializerT | None,
+        deserializer: DeserializerT | None,
+        populate_target: bool | None,
+        skip_nonproxiable: bool,
+        kwargs: dict[str, Any],
+    ) -> Any:
+        _check_evict_lifetime(evict, lifetime)
+        if type(obj) in NON_PROXIABLE_TYPES:
+            if skip_nonproxiable:
+                return obj
+            raise _non_proxiable_error(obj)
+        metrics = self._metrics
+        start = perf_counter_ns() if metrics is not None else 0
+        key = self.put(obj, lifetime=lifetime, serializer=serializer, **kwargs)
+        factory = self._factory(
+            key,
+            self._factory_config(),
+            evict=evict,
+            deserializer=deserializer,
+        )
+        proxy = self._new_proxy(proxy_type, factory, obj, populate_target)
+        if metrics is not None:
+            metrics.add_time(
+                'store.proxy', key, _ms(perf_counter_ns() - start)
+            )
+        return proxy
+
+    def proxy(
+        self,
+        obj: T | NonProxiableT,
+        *,
+        evict: bool = False,
+        lifetime: Lifetime | None = None,
+        serializer: SerializerT | None = None,
+        deserializer: DeserializerT | None = None,
+        populate_target: bool | None = None,
+        skip_nonproxiable: bool = False,
+        **kwargs: Any,
+    ) -> Proxy[T] | NonProxiableT:
+        """Create a proxy that will resolve to an object in the store.
+
+        Args:
+            obj: The object to place in store and return a proxy for.
+            evict: If the proxy should evict the object once resolved.
+                Mutually exclusive with the `lifetime` parameter.
+            lifetime: Attach the proxy to this lifetime. The object
+                associated with the proxy will be evicted when the lifetime
+                ends. Mutually exclusive with the `evict` parameter.
+            serializer: Optionally override the default serializer for the
+                store instance.
+            deserializer: Optionally override the default deserializer for
+                the store instance.
+            populate_target: Pass `cache_defaults=True` and `target=obj` to
+                the [`Proxy`][proxystore.proxy.Proxy] constructor, i.e.,
+                return a proxy that (1) is already resolved, (2) can be used
+                in `isinstance` checks without resolving, and (3) is
+                hashable without resolving if `obj` is hashable. The proxy
+                then holds a reference to `obj`. If `None`, defaults to the
+                store-wide setting.
+            skip_nonproxiable: Return non-proxiable types (e.g., built-in
+                constants like `bool` or `None`) rather than raising a
+                [`NonProxiableTypeError`][proxystore.store.exceptions.NonProxiableTypeError].
+            kwargs: Additional keyword arguments to pass to
+                `Connector.put()`.
+
+        Returns:
+            A proxy of the object, or `obj` itself if it is non-proxiable
+            and `skip_nonproxiable` is `True`.
+
+        Raises:
+            NonProxiableTypeError: If `obj` is a non-proxiable type and
+                `skip_nonproxiable` is `False`.
+            ValueError: If `evict` is `True` and `lifetime` is not `None`.
+        """
+        return self._proxy(  # type: ignore[no-any-return]
+            Proxy,
+            obj,
+            evict=evict,
+            lifetime=lifetime,
+            serializer=serializer,
+            deserializer=deserializer,
+            populate_target=populate_target,
+            skip_nonproxiable=skip_nonproxiable,
+            kwargs=kwargs,
+        )
+
+    def proxy_batch(
+        self,
+        objs: Sequence[T | NonProxiableT],
+        *,
+        evict: bool = False,
+        lifetime: Lifetime | None = None,
+        serializer: SerializerT | None = None,
+        deserializer: DeserializerT | None = None,
+        populate_target: bool | None = None,
+        skip_nonproxiable: bool = False,
+        **kwargs: Any,
+    ) -> list[Proxy[T] | NonProxiableT]:
+        """Create proxies that will resolve to objects in the store.
+
+        The objects are written with one `Connector.put_batch()` call.
+        Arguments are checked before anything is written.
+
+        Args:
+            objs: The objects to place in store and return proxies for.
+            evict: If a proxy should evict its object once resolved.
+                Mutually exclusive with the `lifetime` parameter.
+            lifetime: Attach the proxies to this lifetime. Mutually
+                exclusive with the `evict` parameter.
+            serializer: Optionally override the default serializer for the
+                store instance.
+            deserializer: Optionally override the default deserializer for
+                the store instance.
+            populate_target: See `Store.proxy()`. If `None`, defaults to
+                the store-wide setting.
+            skip_nonproxiable: Return non-proxiable objects in place of
+                their proxy rather than raising a
+                [`NonProxiableTypeError`][proxystore.store.exceptions.NonProxiableTypeError].
+            kwargs: Additional keyword arguments to pass to
+                `Connector.put_batch()`.
+
+        Returns:
+            A list with a proxy of each object (or the object itself if it
+            is non-proxiable and `skip_nonproxiable` is `True`).
+
+        Raises:
+            NonProxiableTypeError: If an object is a non-proxiable type and
+                `skip_nonproxiable` is `False`.
+            ValueError: If `evict` is `True` and `lifetime` is not `None`.
+        """
+        _check_evict_lifetime(evict, lifetime)
+        proxiable = [type(o) not in NON_PROXIABLE_TYPES for o in objs]
+        if not skip_nonproxiable and not all(proxiable):
+            raise _non_proxiable_error(objs[proxiable.index(False)])
+        metrics = self._metrics
+        start = perf_counter_ns() if metrics is not None else 0
+        to_put = [obj for obj, ok in zip(objs, proxiable, strict=True) if ok]
+        keys = self.put_batch(
+            to_put,
+            lifetime=lifetime,
+            serializer=serializer,
+            **kwargs,
+        )
+        config = self._factory_config()
+        next_key = iter(keys).__next__
+        results: list[Proxy[T] | NonProxiableT] = []
+        for obj, ok in zip(objs, proxiable, strict=True):
+            if not ok:
+                results.append(obj)  # type: ignore[arg-type]
+                continue
+            factory = self._factory(
+                next_key(),
+                config,
+                evict=evict,
+                deserializer=deserializer,
+            )
+            results.append(
+                self._new_proxy(Proxy, factory, obj, populate_target),
+            )
+        if metrics is not None and keys:
+            metrics.add_time(
+                'store.proxy_batch',
+                tuple(keys),
+                _ms(perf_counter_ns() - start),
+            )
+        return results
+
+    def proxy_from_key(
+        self,
+        key: ConnectorKeyT,
+        *,
+        evict: bool = False,
+        lifetime: Lifetime | None = None,
+        deserializer: DeserializerT | None = None,
+    ) -> Proxy[T]:
+        """Create a proxy that will resolve to an object already in the store.
+
+        Args:
+            key: The key associated with an object already in the store.
+            evict: If the proxy should evict the object once resolved.
+                Mutually exclusive with the `lifetime` parameter.
+            lifetime: Attach the proxy to this lifetime. The object
+                associated with the proxy will be evicted when the lifetime
+                ends. Mutually exclusive with the `evict` parameter.
+            deserializer: Optionally override the default deserializer for
+                the store instance.
+
+        Returns:
+            A proxy of the object.
+
+        Raises:
+            ValueError: If `evict` is `True` and `lifetime` is not `None`.
+        """
+        _check_evict_lifetime(evict, lifetime)
+        factory = self._factory(
+            key,
+            self._factory_config(),
+            evict=evict,
+            deserializer=deserializer,
+        )
+        if lifetime is not None:
+            lifetime.add_key(key, store=self)
+        return Proxy(factory)
+
+    def locked_proxy(
+        self,
+        obj: T | NonProxiableT,
+        *,
+        evict: bool = False,
+        lifetime: Lifetime | None = None,
+        serializer: SerializerT | None = None,
+        deserializer: DeserializerT | None = None,
+        populate_target: bool | None = None,
+        skip_nonproxiable: bool = True,
+        **kwargs: Any,
+    ) -> ProxyLocker[T] | NonProxiableT:
+        """Proxy an object and return it wrapped in a `ProxyLocker`.
+
+        Args:
+            obj: The object to place in store and return a proxy for.
+            evict: If the proxy should evict the object once resolved.
+                Mutually exclusive with the `lifetime` parameter.
+            lifetime: Attach the proxy to this lifetime. Mutually exclusive
+                with the `evict` parameter.
+            serializer: Optionally override the default serializer for the
+                store instance.
+            deserializer: Optionally override the default deserializer for
+                the store instance.
+            populate_target: See `Store.proxy()`. If `None`, defaults to
+                the store-wide setting.
+            skip_nonproxiable: Return non-proxiable types (e.g., built-in
+                constants like `bool` or `None`) rather than raising a
+                [`NonProxiableTypeError`][proxystore.store.exceptions.NonProxiableTypeError].
+            kwargs: Additional keyword arguments to pass to
+                `Connector.put()`.
+
+        Returns:
+            A proxy wrapped in a [`ProxyLocker`][proxystore.proxy.ProxyLocker],
+            or `obj` itself if it is non-proxiable and `skip_nonproxiable`
+            is `True`.
+
+        Raises:
+            NonProxiableTypeError: If `obj` is a non-proxiable type and
+                `skip_nonproxiable` is `False`.
+            ValueError: If `evict` is `True` and `lifetime` is not `None`.
+        """
+        proxy: Proxy[T] = self._proxy(
+            Proxy,
+            obj,
+            evict=evict,
+            lifetime=lifetime,
+            serializer=serializer,
+            deserializer=deserializer,
+            populate_target=populate_target,
+            skip_nonproxiable=skip_nonproxiable,
+            kwargs=kwargs,
+        )
+        if proxy is obj:  # A skipped non-proxiable object.
+            return obj
+        return ProxyLocker(proxy)
+
+    def owned_proxy(
+        self,
+        obj: T | NonProxiableT,
+        *,
+        serializer: SerializerT | None = None,
+        deserializer: DeserializerT | None = None,
+        populate_target: bool | None = None,
+        skip_nonproxiable: bool = True,
+        **kwargs: Any,
+    ) -> OwnedProxy[T] | NonProxiableT:
+        """Create a proxy that enforces ownership rules over the object.
+
+        An [`OwnedProxy`][proxystore.store.ref.OwnedProxy] evicts the object
+        once it goes out of scope. It can also be borrowed (see
+        [`proxystore.store.ref`][proxystore.store.ref]).
+
+        Args:
+            obj: The object to place in store and return a proxy for.
+            serializer: Optionally override the default serializer for the
+                store instance.
+            deserializer: Optionally override the default deserializer for
+                the store instance.
+            populate_target: See `Store.proxy()`. If `None`, defaults to
+                the store-wide setting.
+            skip_nonproxiable: Return non-proxiable types (e.g., built-in
+                constants like `bool` or `None`) rather than raising a
+                [`NonProxiableTypeError`][proxystore.store.exceptions.NonProxiableTypeError].
+            kwargs: Additional keyword arguments to pass to
+                `Connector.put()`.
+
+        Returns:
+            An owned proxy of the object, or `obj` itself if it is
+            non-proxiable and `skip_nonproxiable` is `True`.
+
+        Raises:
+            NonProxiableTypeError: If `obj` is a non-proxiable type and
+                `skip_nonproxiable` is `False`.
+        """
+        from proxystore.store.ref import OwnedProxy
+
+        return self._proxy(  # type: ignore[no-any-return]
+            OwnedProxy,
+            obj,
+            evict=False,
+            lifetime=None,
+            serializer=serializer,
+            deserializer=deserializer,
+            populate_target=populate_target,
+            skip_nonproxiable=skip_nonproxiable,
+            kwargs=kwargs,
+        )
+
+    def future(
+        self,
+        *,
+        evict: bool = False,
+        serializer: SerializerT | None = None,
+        deserializer: DeserializerT | None = None,
+        polling_interval: float = 1,
+        polling_backoff_factor: float = 1,
+        polling_interval_limit: float | None = None,
+        polling_timeout: float | None = None,
+    ) -> Future[T]:
+        """Create a future to an object that will be set later.
+
+        Any process can set the result
+        ([`Future.set_result()`][proxystore.store.future.Future.set_result]);
+        any process can wait for it, or hand out a proxy that resolves once
+        it is set ([`Future.proxy()`][proxystore.store.future.Future.proxy]).
+
+        Example:
+            ```python
+            from proxystore.connectors.file import FileConnector
+            from proxystore.store import Store
+
+            with Store('example', FileConnector('/tmp/store')) as store:
+                future = store.future(polling_interval=0.01)
+                proxy = future.proxy()
+                future.set_result([1, 2, 3])  # e.g., in another process
+                assert proxy == [1, 2, 3]
+            ```
+
+        Warning:
+            This only works if the connector is a
+            [`DeferrableConnector`][proxystore.connectors.protocols.DeferrableConnector].
+
+        Args:
+            evict: If a proxy returned by `Future.proxy()` should evict the
+                object once resolved.
+            serializer: Optionally override the default serializer for the
+                store instance.
+            deserializer: Optionally override the default deserializer for
+                the store instance.
+            polling_interval: Initial seconds to sleep between polling the
+                store for the object.
+            polling_backoff_factor: Multiplicative factor applied to the
+                polling interval after each unsuccessful poll.
+            polling_interval_limit: Maximum polling interval allowed.
+            polling_timeout: Optional maximum number of seconds to poll for.
+                If reached, a `TimeoutError` is raised.
+
+        Returns:
+            Future to the object.
+
+        Raises:
+            NotImplementedError: If the connector is not a
+                `DeferrableConnector`.
+        """
+        if not isinstance(self.connector, DeferrableConnector):
+            raise NotImplementedError(
+                f'Store.future() needs a DeferrableConnector (with new_key() '
+                f'and set()); {type(self.connector).__name__} is not one.',
+            )
+        with self._lock:
+            key = self.connector.new_key()
+        factory: PollingStoreFactory[ConnectorT, T] = PollingStoreFactory(
+            key,
+            self._factory_config(),
+            evict=evict,
+            deserializer=deserializer,
+            polling_interval=polling_interval,
+            polling_backoff_factor=polling_backoff_factor,
+            polling_interval_limit=polling_interval_limit,
+            polling_timeout=polling_timeout,
+        )
+        factory._bind(self)
+        return Future(factory, serializer=serializer)
+
+    def _set(
+        self,
+        key: ConnectorKeyT,
+        obj: Any,
+        *,
+        serializer: SerializerT | None = None,
+    ) -> None:
+        """Associate `obj` with a key made by `DeferrableConnector.new_key`."""
+        data = self._serialize(obj, serializer)
+        with self._lock:
+            self.connector.set(key, data)  # type: ignore[attr-defined]
+            self._cache.evict(key)
+
+
+def _ms(ns: int) -> float:
+    return ns / 1e6

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from proxystore.factory import SimpleFactory
+from proxystore.proxy import Proxy
+from proxystore.proxy import is_resolved
+from proxystore.store import Store
+from proxystore.store.exceptions import NonProxiableTypeError
+from proxystore.store.exceptions import ProxyStoreFactoryError
+from proxystore.store.exceptions import StoreError
+from proxystore.store.exceptions import StoreExistsError
+from proxystore.store.factory import StoreFactory
+from proxystore.store.utils import get_key
+from proxystore.store.utils import get_store_factory
+
+
+def test_get_key(local_store: Store[Any]) -> None:
+    key = local_store.put('value')
+    proxy = local_store.proxy_from_key(key)
+    assert get_key(proxy) == key
+    assert isinstance(get_store_factory(proxy), StoreFactory)
+    assert not is_resolved(proxy)
+
+
+def test_get_key_of_foreign_proxy() -> None:
+    with pytest.raises(ProxyStoreFactoryError, match='SimpleFactory'):
+        get_key(Proxy(SimpleFactory('value')))
+
+
+def test_exception_hierarchy() -> None:
+    assert issubclass(StoreExistsError, StoreError)
+    assert issubclass(ProxyStoreFactoryError, StoreError)
+    assert issubclass(NonProxiableTypeError, StoreError)
+    assert issubclass(NonProxiableTypeError, TypeError)
