@@ -1,0 +1,626 @@
+"""Ownership and borrowing for store-backed proxies, with Rust-like rules.
+
+An [`OwnedProxy`][proxystore.store.ref.OwnedProxy] is the single owner of
+an object in a store: when the owner is dropped (explicitly with
+[`drop()`][proxystore.store.ref.drop] or by garbage collection) the object
+is evicted. The owner lends the object out as borrows:
+
+* any number of shared borrows ([`RefProxy`][proxystore.store.ref.RefProxy],
+  from [`borrow()`][proxystore.store.ref.borrow]), **or**
+* exactly one mutable borrow
+  ([`RefMutProxy`][proxystore.store.ref.RefMutProxy], from
+  [`mut_borrow()`][proxystore.store.ref.mut_borrow]),
+
+never both at once. A borrow ends when it is garbage collected or marked
+out of scope
+([`mark_refs_out_of_scope()`][proxystore.store.scopes.mark_refs_out_of_scope]).
+
+An owner cannot be dropped while it is borrowed: an explicit
+[`drop()`][proxystore.store.ref.drop] (or moving the owner by pickling it)
+raises [`ReferenceBorrowedError`][proxystore.store.ref.ReferenceBorrowedError],
+and because every borrow keeps its owner alive, garbage collection of a
+borrowed owner is deferred until its last borrow ends; only then is the
+object evicted.
+
+Book-keeping is local to the process. Pickling an owner *moves* it: the
+unpickled proxy becomes the owner and the local one becomes invalid (it will
+not evict on collection). A pickled borrow arrives *detached*: it can be
+read (and a mutable one updated) but the remote process cannot tell when the
+borrow ends, so the lender must keep its local borrow alive until the remote
+work is done, which is what [`submit()`][proxystore.store.scopes.submit]
+does.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+import weakref
+from typing import Any
+from typing import Literal
+from typing import TypeVar
+from typing import cast
+
+from proxystore.connectors.protocols import DeferrableConnector
+from proxystore.proxy import Proxy
+from proxystore.proxy import extract
+from proxystore.proxy import is_resolved
+from proxystore.store.exceptions import ProxyStoreFactoryError
+from proxystore.store.factory import StoreFactory
+from proxystore.store.types import SerializerT
+from proxystore.store.utils import get_store_factory
+
+T = TypeVar('T')
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    'BaseRefProxyError',
+    'MutableBorrowError',
+    'OwnedProxy',
+    'RefMutProxy',
+    'RefProxy',
+    'ReferenceBorrowedError',
+    'ReferenceInvalidError',
+    'ReferenceNotOwnedError',
+    'borrow',
+    'clone',
+    'drop',
+    'into_owned',
+    'mut_borrow',
+    'update',
+]
+
+
+class BaseRefProxyError(Exception):
+    """Base class for errors raised by the ownership rules."""
+
+
+class MutableBorrowError(BaseRefProxyError):
+    """A borrow or a write conflicts with the existing borrows.
+
+    Raised for a mutable borrow while any borrow exists, a shared borrow
+    while a mutable borrow exists, or a write through a shared borrow or
+    to a borrowed owner.
+    """
+
+
+class ReferenceInvalidError(BaseRefProxyError):
+    """The reference is no longer valid.
+
+    The owner was dropped or moved (pickled), or the borrow ended.
+    """
+
+
+class ReferenceNotOwnedError(BaseRefProxyError):
+    """The operation needs an owner but got a borrow or a plain proxy."""
+
+
+class ReferenceBorrowedError(BaseRefProxyError):
+    """The owner cannot be dropped or moved while it is borrowed."""
+
+
+@dataclasses.dataclass(eq=False)
+class _OwnerState:
+    factory: StoreFactory[Any, Any]
+    shared: int = 0
+    mutable: bool = False
+    status: Literal['owned', 'moved', 'dropped'] = 'owned'
+
+
+@dataclasses.dataclass(eq=False)
+class _BorrowState:
+    mutable: bool
+    # None while detached: received from another process, or never lent.
+    owner: OwnedProxy[Any] | None = None
+    released: bool = False
+    # A borrow that left the process may have been written back remotely.
+    sent: bool = False
+
+
+# State lives beside the proxies, keyed by id(): attribute access on a proxy
+# is forwarded to its target, so the proxy itself cannot carry it. A weakref
+# finalizer removes the entry when the proxy dies, before its id is reused.
+_STATES: dict[int, _OwnerState | _BorrowState] = {}
+# (store name, key) of every object owned in this process: one owner each.
+_OWNED_KEYS: set[tuple[str, Any]] = set()
+_LOCK = threading.RLock()
+
+
+class _RefProxyBase(Proxy[T]):
+    """Shared base of the ownership-aware proxy types."""
+
+    __slots__ = ()
+
+    def __init__(
+        self,
+        factory: StoreFactory[Any, T],
+        *,
+        cache_defaults: bool = False,
+        target: T | None = None,
+    ) -> None:
+        if not isinstance(factory, StoreFactory):
+            raise ProxyStoreFactoryError(
+                f'{type(self).__name__} needs a StoreFactory, got '
+                f'{type(factory).__name__}.',
+            )
+        super().__init__(
+            factory,
+            cache_defaults=cache_defaults,
+            target=target,
+        )
+        _track(self, factory)
+
+    def __proxy_setstate__(self, state: Any) -> None:
+        """Track an unpickled reference: a moved owner or detached borrow."""
+        _track(self, get_store_factory(self))
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        _on_pickle(self)
+        return super().__reduce_ex__(protocol)
+
+
+class OwnedProxy(_RefProxyBase[T]):
+    """The single owner of an object in a store.
+
+    Dropping the owner (see [`drop()`][proxystore.store.ref.drop]) or
+    letting it be garbage collected evicts the object. Pickling the owner
+    moves the ownership into the unpickled copy.
+
+    Create one with
+    [`Store.owned_proxy()`][proxystore.store.base.Store.owned_proxy] or
+    [`into_owned()`][proxystore.store.ref.into_owned]. The constructor
+    matches [`Proxy`][proxystore.proxy.Proxy].
+
+    Raises:
+        ProxyStoreFactoryError: If `factory` is not a
+            [`StoreFactory`][proxystore.store.factory.StoreFactory].
+    """
+
+    __slots__ = ()
+
+
+class RefProxy(_RefProxyBase[T]):
+    """A shared, read-only borrow of an [`OwnedProxy`][proxystore.store.ref.OwnedProxy].
+
+    Create one with [`borrow()`][proxystore.store.ref.borrow].
+    """  # noqa: E501
+
+    __slots__ = ()
+
+
+class RefMutProxy(_RefProxyBase[T]):
+    """The exclusive, mutable borrow of an [`OwnedProxy`][proxystore.store.ref.OwnedProxy].
+
+    Create one with [`mut_borrow()`][proxystore.store.ref.mut_borrow];
+    publish changes with [`update()`][proxystore.store.ref.update].
+    """  # noqa: E501
+
+    __slots__ = ()
+
+
+def _kind(proxy: Any) -> type[Any] | None:
+    # type() rather than isinstance(): isinstance() on a proxy may consult
+    # the target's class and therefore resolve it.
+    kind = type(proxy)
+    for ref_type in (OwnedProxy, RefProxy, RefMutProxy):
+        if issubclass(kind, ref_type):
+            return ref_type
+    return None
+
+
+def _track(proxy: _RefProxyBase[Any], factory: StoreFactory[Any, Any]) -> None:
+    """Register a new reference: an owner owns, a borrow starts detached."""
+    kind = _kind(proxy)
+    state: _OwnerState | _BorrowState
+    with _LOCK:
+        if kind is OwnedProxy:
+            state = _OwnerState(factory)
+            _OWNED_KEYS.add(_owned_key(factory))
+        else:
+            state = _BorrowState(mutable=kind is RefMutProxy)
+        _STATES[id(proxy)] = state
+        finalizer = weakref.finalize(proxy, _collect, id(proxy), state)
+    # Not at interpreter exit: stores may already be closed then.
+    finalizer.atexit = False
+
+
+def _owned_key(factory: StoreFactory[Any, Any]) -> tuple[str, Any]:
+    return (factory.store_config.name, factory.key)
+
+
+def _end_ownership(
+    state: _OwnerState,
+    status: Literal['moved', 'dropped'],
+) -> None:
+    with _LOCK:
+        state.status = status
+        _OWNED_KEYS.discard(_owned_key(state.factory))
+
+
+def _owner_state(proxy: Any) -> _OwnerState:
+    if _kind(proxy) is not OwnedProxy:
+        raise ReferenceNotOwnedError(
+            f'Expected an OwnedProxy, got {type(proxy).__name__}.',
+        )
+    state = _STATES[id(proxy)]
+    assert isinstance(state, _OwnerState)
+    if state.status != 'owned':
+        raise ReferenceInvalidError(
+            f'The OwnedProxy of key {state.factory.key!r} was '
+            f'{state.status} and no longer owns its object.',
+        )
+    return state
+
+
+def _borrow_state(proxy: Any) -> _BorrowState:
+    state = _STATES[id(proxy)]
+    assert isinstance(state, _BorrowState)
+    if state.released:
+        raise ReferenceInvalidError(
+            f'This {type(proxy).__name__} is out of scope: its borrow ended.',
+        )
+    return state
+
+
+def _describe_borrows(state: _OwnerState) -> str:
+    if state.mutable:
+        return 'a mutable borrow (RefMutProxy) exists'
+    return f'{state.shared} shared borrow(s) (RefProxy) exist'
+
+
+def _copy_factory(factory: StoreFactory[Any, T]) -> StoreFactory[Any, T]:
+    # A fresh factory of the same kind (e.g., a polling one stays polling)
+    # that never evicts: ownership decides when to evict. It resolves
+    # through the same store as the original.
+    options = {**factory._options(), 'evict': False}
+    copy = type(factory)(factory.key, factory.store_config, **options)
+    copy._bind(factory.get_store())
+    return copy
+
+
+def _new_ref(
+    kind: type[_RefProxyBase[T]],
+    proxy: Proxy[T],
+    populate_target: bool,
+) -> Any:
+    factory = _copy_factory(get_store_factory(proxy))
+    if populate_target and is_resolved(proxy):
+        return kind(factory, cache_defaults=True, target=extract(proxy))
+    return kind(factory)
+
+
+def _lend(
+    owned: OwnedProxy[T],
+    *,
+    mutable: bool,
+    populate_target: bool,
+) -> Any:
+    _check_lendable(owned, mutable=mutable)
+    # Built outside the lock (it may create a store); only attached, and
+    # so counted, if the owner can still lend it.
+    ref = _new_ref(
+        RefMutProxy if mutable else RefProxy, owned, populate_target
+    )
+    with _LOCK:
+        state = _check_lendable(owned, mutable=mutable)
+        if mutable:
+            state.mutable = True
+        else:
+            state.shared += 1
+        ref_state = _STATES[id(ref)]
+        assert isinstance(ref_state, _BorrowState)
+        ref_state.owner = owned
+    return ref
+
+
+def _check_lendable(owned: OwnedProxy[Any], *, mutable: bool) -> _OwnerState:
+    with _LOCK:
+        state = _owner_state(owned)
+        if state.mutable or (mutable and state.shared > 0):
+            raise MutableBorrowError(
+                f'Cannot {"mutably " if mutable else ""}borrow the object '
+                f'of key {state.factory.key!r}: '
+                f'{_describe_borrows(state)}.',
+            )
+        return state
+
+
+def borrow(
+    proxy: OwnedProxy[T],
+    *,
+    populate_target: bool = True,
+) -> RefProxy[T]:
+    """Lend a shared, read-only borrow of an owned object.
+
+    Args:
+        proxy: The owner.
+        populate_target: If the owner is resolved, give the borrow the same
+            target (no fetch, `isinstance()` and `hash()` without resolving).
+
+    Returns:
+        A [`RefProxy`][proxystore.store.ref.RefProxy]; the owner is kept
+        alive until the borrow ends.
+
+    Raises:
+        ReferenceNotOwnedError: If `proxy` is not an `OwnedProxy`.
+        ReferenceInvalidError: If the owner was dropped or moved.
+        MutableBorrowError: If the owner is mutably borrowed.
+    """
+    ref: RefProxy[T] = _lend(
+        proxy,
+        mutable=False,
+        populate_target=populate_target,
+    )
+    return ref
+
+
+def mut_borrow(
+    proxy: OwnedProxy[T],
+    *,
+    populate_target: bool = True,
+) -> RefMutProxy[T]:
+    """Lend the exclusive, mutable borrow of an owned object.
+
+    Args:
+        proxy: The owner.
+        populate_target: If the owner is resolved, give the borrow the same
+            target, so in-place changes are seen by the owner right away.
+
+    Returns:
+        A [`RefMutProxy`][proxystore.store.ref.RefMutProxy]; the owner is
+        kept alive until the borrow ends.
+
+    Raises:
+        ReferenceNotOwnedError: If `proxy` is not an `OwnedProxy`.
+        ReferenceInvalidError: If the owner was dropped or moved.
+        MutableBorrowError: If the owner is borrowed in any way.
+    """
+    ref: RefMutProxy[T] = _lend(
+        proxy,
+        mutable=True,
+        populate_target=populate_target,
+    )
+    return ref
+
+
+def clone(proxy: OwnedProxy[T]) -> OwnedProxy[T]:
+    """Copy an owned object into a new object with a new owner.
+
+    The copy is written to the same store under a new key and resolves to
+    an independent object.
+
+    Raises:
+        ReferenceNotOwnedError: If `proxy` is not an `OwnedProxy`.
+        ReferenceInvalidError: If the owner was dropped or moved.
+        MutableBorrowError: If the owner is mutably borrowed (its value
+            may be changing).
+    """
+    with _LOCK:
+        state = _owner_state(proxy)
+        if state.mutable:
+            raise MutableBorrowError(
+                f'Cannot clone the object of key {state.factory.key!r} '
+                f'while a mutable borrow (RefMutProxy) exists.',
+            )
+    factory = state.factory
+    store = factory.get_store()
+    copy = store.owned_proxy(
+        extract(proxy),
+        deserializer=factory.deserializer,
+        populate_target=False,
+        skip_nonproxiable=False,
+    )
+    return cast(OwnedProxy[T], copy)
+
+
+def into_owned(
+    proxy: Proxy[T],
+    *,
+    populate_target: bool = True,
+) -> OwnedProxy[T]:
+    """Take ownership of the object behind a plain store proxy.
+
+    The returned owner evicts the object when dropped, even if `proxy` was
+    created with `evict=True` (the owner, not the first resolve, decides).
+
+    Args:
+        proxy: A plain proxy created by a store.
+        populate_target: If `proxy` is resolved, give the owner the same
+            target.
+
+    Raises:
+        ValueError: If `proxy` is already an `OwnedProxy`, `RefProxy` or
+            `RefMutProxy`, or its object already has an owner in this
+            process.
+        ProxyStoreFactoryError: If `proxy` was not created by a store.
+        TypeError: If `proxy` is not a proxy.
+    """
+    kind = _kind(proxy)
+    if kind is not None:
+        raise ValueError(
+            f'Cannot take ownership of a {kind.__name__}: only a plain '
+            f'store Proxy can be converted with into_owned().',
+        )
+    if not issubclass(type(proxy), Proxy):
+        raise TypeError(f'Expected a Proxy, got {type(proxy).__name__}.')
+    factory = get_store_factory(proxy)
+    owned_key = _owned_key(factory)
+    with _LOCK:
+        if owned_key in _OWNED_KEYS:
+            raise ValueError(
+                f'The object of key {factory.key!r} already has an '
+                f'OwnedProxy in this process; borrow from that owner.',
+            )
+        # Reserved now, so a concurrent into_owned() cannot also claim it.
+        _OWNED_KEYS.add(owned_key)
+    try:
+        owned: OwnedProxy[T] = _new_ref(OwnedProxy, proxy, populate_target)
+    except BaseException:
+        with _LOCK:
+            _OWNED_KEYS.discard(owned_key)
+        raise
+    return owned
+
+
+def update(
+    proxy: OwnedProxy[T] | RefMutProxy[T],
+    *,
+    serializer: SerializerT | None = None,
+) -> None:
+    """Write the current value of a proxy back to its store.
+
+    The object keeps its key, so every later resolve of any proxy of it
+    sees the new value. Needs a connector that can overwrite a key (a
+    [`DeferrableConnector`][proxystore.connectors.protocols.DeferrableConnector]).
+
+    Args:
+        proxy: The owner (not borrowed) or its mutable borrow.
+        serializer: Optionally override the store's serializer.
+
+    Raises:
+        ReferenceNotOwnedError: If `proxy` is neither an `OwnedProxy` nor a
+            `RefMutProxy`.
+        MutableBorrowError: If `proxy` is a shared `RefProxy`, or an owner
+            that is currently borrowed.
+        ReferenceInvalidError: If the owner was dropped or moved, or the
+            mutable borrow ended.
+        NotImplementedError: If the store's connector cannot overwrite.
+    """  # noqa: E501
+    kind = _kind(proxy)
+    with _LOCK:
+        if kind is OwnedProxy:
+            state = _owner_state(proxy)
+            if state.mutable or state.shared > 0:
+                raise MutableBorrowError(
+                    f'Cannot update the object of key {state.factory.key!r} '
+                    f'while {_describe_borrows(state)}.',
+                )
+        elif kind is RefMutProxy:
+            _borrow_state(proxy)
+        elif kind is RefProxy:
+            raise MutableBorrowError(
+                'Cannot update through a RefProxy: shared borrows are '
+                'read-only; use mut_borrow() to write.',
+            )
+        else:
+            raise ReferenceNotOwnedError(
+                'update() needs an OwnedProxy or a RefMutProxy, got '
+                f'{type(proxy).__name__}.',
+            )
+    factory = get_store_factory(proxy)
+    store = factory.get_store()
+    if not isinstance(store.connector, DeferrableConnector):
+        raise NotImplementedError(
+            f'update() overwrites the object in place, which needs a '
+            f'DeferrableConnector; {type(store.connector).__name__} is not '
+            f'one.',
+        )
+    store._set(factory.key, extract(proxy), serializer=serializer)
+
+
+def drop(proxy: OwnedProxy[Any]) -> None:
+    """Drop an owner now: evict its object and invalidate the owner.
+
+    Garbage collection of an owner does the same; `drop()` makes it
+    deterministic and checks the rules.
+
+    Raises:
+        ReferenceNotOwnedError: If `proxy` is not an `OwnedProxy`.
+        ReferenceInvalidError: If the owner was already dropped or moved.
+        ReferenceBorrowedError: If the owner is borrowed; nothing is
+            evicted.
+    """
+    with _LOCK:
+        state = _owner_state(proxy)
+        if state.mutable or state.shared > 0:
+            raise ReferenceBorrowedError(
+                f'Cannot drop the owner of key {state.factory.key!r} while '
+                f'{_describe_borrows(state)}.',
+            )
+        _end_ownership(state, 'dropped')
+    _evict(state.factory)
+    # Later use re-resolves and fails, rather than reading a stale copy.
+    _unresolve(proxy)
+
+
+def _release(state: _BorrowState) -> None:
+    """End a borrow (idempotent); the owner may be collected afterwards."""
+    with _LOCK:
+        owner, state.owner = state.owner, None
+        if state.released or owner is None:
+            state.released = True
+            return
+        state.released = True
+        owner_state = _STATES[id(owner)]
+        assert isinstance(owner_state, _OwnerState)
+        if state.mutable:
+            owner_state.mutable = False
+        else:
+            owner_state.shared -= 1
+    if state.mutable and state.sent:
+        # The borrower may have written a new value back: drop the stale
+        # local copies so the owner re-fetches on next use.
+        factory = owner_state.factory
+        store = factory.get_store()
+        with store._lock:
+            store._cache.evict(factory.key)
+        _unresolve(owner)
+
+
+def _release_ref(proxy: Any) -> None:
+    """End a borrow or drop an owner; used by `mark_refs_out_of_scope`."""
+    kind = _kind(proxy)
+    if kind is None:
+        raise TypeError(
+            'Only OwnedProxy, RefProxy and RefMutProxy can go out of scope, '
+            f'got {type(proxy).__name__}.',
+        )
+    state = _STATES[id(proxy)]
+    if isinstance(state, _BorrowState):
+        _release(state)
+    elif state.status == 'owned':
+        drop(proxy)
+
+
+def _on_pickle(proxy: Any) -> None:
+    with _LOCK:
+        if _kind(proxy) is OwnedProxy:
+            state = _owner_state(proxy)
+            if state.mutable or state.shared > 0:
+                raise ReferenceBorrowedError(
+                    f'Cannot move (pickle) the owner of key '
+                    f'{state.factory.key!r} while '
+                    f'{_describe_borrows(state)}; send a borrow instead.',
+                )
+            _end_ownership(state, 'moved')
+        else:
+            _borrow_state(proxy).sent = True
+
+
+def _collect(proxy_id: int, state: _OwnerState | _BorrowState) -> None:
+    """Finalizer of a collected reference: end the borrow or evict."""
+    with _LOCK:
+        _STATES.pop(proxy_id, None)
+    try:
+        if isinstance(state, _BorrowState):
+            _release(state)
+        elif state.status == 'owned':
+            _end_ownership(state, 'dropped')
+            _evict(state.factory)
+    except Exception:
+        # Raising from a finalizer would only print a traceback somewhere.
+        logger.warning(
+            'Failed to clean up a garbage-collected %s',
+            'borrow' if isinstance(state, _BorrowState) else 'owner',
+            exc_info=True,
+        )
+
+
+def _evict(factory: StoreFactory[Any, Any]) -> None:
+    factory.get_store().evict(factory.key)
+
+
+def _unresolve(proxy: Proxy[Any]) -> None:
+    del proxy.__proxy_wrapped__
