@@ -1,0 +1,136 @@
+"""EndpointConnector behaviour beyond the shared connector suite."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import signal
+import time
+import uuid
+from typing import Any
+
+import pytest
+
+from proxystore.connectors.endpoint import EndpointConnector
+from proxystore.connectors.endpoint import EndpointConnectorError
+from proxystore.connectors.endpoint import EndpointKey
+from proxystore.endpoint import client
+from proxystore.endpoint.commands import configure_endpoint
+from proxystore.endpoint.commands import running_pid
+from proxystore.endpoint.commands import start_endpoint
+from proxystore.endpoint.commands import stop_endpoint
+from proxystore.endpoint.config import get_endpoint_dir
+from proxystore.endpoint.exceptions import EndpointRequestError
+from proxystore.endpoint.session import EndpointSession
+from tests.fixtures.endpoint import endpoint_process
+from tests.fixtures.endpoint import free_port
+
+
+def test_no_reachable_endpoint(tmp_path: pathlib.Path) -> None:
+    home = str(tmp_path)
+    config = configure_endpoint(
+        'down',
+        host='127.0.0.1',
+        port=free_port(),
+        proxystore_dir=home,
+    )
+    with pytest.raises(EndpointConnectorError, match='None of the endpoints'):
+        EndpointConnector([config.uuid], proxystore_dir=home)
+    with pytest.raises(EndpointConnectorError, match='None of the endpoints'):
+        EndpointConnector([str(uuid.uuid4())], proxystore_dir=home)
+
+
+def test_bad_arguments() -> None:
+    with pytest.raises(ValueError, match='at least one'):
+        EndpointConnector([])
+    with pytest.raises(ValueError, match='Invalid endpoint UUID'):
+        EndpointConnector(['nope'])
+
+
+def test_config_and_repr(endpoint_connector: Any, endpoint_home: str) -> None:
+    assert endpoint_connector.config() == {
+        'endpoints': [endpoint_connector.endpoint_uuid],
+        'proxystore_dir': endpoint_home,
+    }
+    assert endpoint_connector.endpoint_uuid in repr(endpoint_connector)
+    key = endpoint_connector.put(b'x')
+    assert repr(key).startswith("EndpointKey(object_id='")
+
+
+def test_accepts_single_uuid(shared_endpoint: Any, endpoint_home: str) -> None:
+    with EndpointConnector(
+        uuid.UUID(shared_endpoint.uuid),  # type: ignore[arg-type]
+        proxystore_dir=endpoint_home,
+    ) as connector:
+        assert connector.endpoint_uuid == shared_endpoint.uuid
+
+
+def test_malformed_key_is_rejected_without_damage(
+    endpoint_connector: Any,
+) -> None:
+    kept = endpoint_connector.put(b'kept')
+    bad = EndpointKey('../../outside', endpoint_connector.endpoint_uuid)
+    with pytest.raises(EndpointConnectorError, match='Invalid object key'):
+        endpoint_connector.get(bad)
+    with pytest.raises(EndpointConnectorError, match='Invalid object key'):
+        endpoint_connector.set(bad, b'x')
+    assert endpoint_connector.get(kept) == b'kept'
+
+
+def test_numpy_buffer_put(endpoint_connector: Any) -> None:
+    numpy = pytest.importorskip('numpy')
+    array = numpy.arange(1000, dtype=numpy.float64)
+    key = endpoint_connector.put(array)
+    assert endpoint_connector.get(key) == array.tobytes()
+
+
+def test_session_survives_endpoint_restart(tmp_path: pathlib.Path) -> None:
+    home = str(tmp_path)
+    with endpoint_process(home, 'restart', persist=True) as config:
+        with EndpointConnector([config.uuid], proxystore_dir=home) as conn:
+            key = conn.put(b'before restart')
+            stop_endpoint('restart', proxystore_dir=home)
+            with pytest.raises(EndpointConnectorError, match='unreachable'):
+                conn.get(key)
+            start_endpoint('restart', detach=True, proxystore_dir=home)
+            # The dead keep-alive connection is replaced transparently.
+            assert conn.get(key) == b'before restart'
+
+
+def test_killed_persistent_endpoint_keeps_objects(
+    tmp_path: pathlib.Path,
+) -> None:
+    home = str(tmp_path)
+    with endpoint_process(home, 'durable', persist=True) as config:
+        address = config.local_url()
+        with EndpointSession(address) as session:
+            for i in range(20):
+                client.put(address, f'obj-{i}', b'%d' % i, session=session)
+            client.evict(address, 'obj-3', session=session)
+            large = os.urandom(3 * 1024 * 1024 + 5)
+            client.put(address, 'large', large, session=session)
+        pid = running_pid(get_endpoint_dir('durable', home))
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+        while running_pid(get_endpoint_dir('durable', home)) is not None:
+            time.sleep(0.01)
+        with pytest.raises(EndpointRequestError):
+            client.get(address, 'obj-0')
+        start_endpoint('durable', detach=True, proxystore_dir=home)
+        assert running_pid(get_endpoint_dir('durable', home)) != pid
+        with EndpointSession(address) as session:
+            for i in range(20):
+                expected = None if i == 3 else b'%d' % i
+                assert client.get(address, f'obj-{i}', session=session) == (
+                    expected
+                )
+            assert client.get(address, 'large', session=session) == large
+
+
+def test_memory_endpoint_forgets_on_restart(tmp_path: pathlib.Path) -> None:
+    home = str(tmp_path)
+    with endpoint_process(home, 'volatile') as config:
+        client.put(config.local_url(), 'gone', b'x')
+        stop_endpoint('volatile', proxystore_dir=home)
+        start_endpoint('volatile', detach=True, proxystore_dir=home)
+        assert client.get(config.local_url(), 'gone') is None
