@@ -11,4 +11,5 @@ pytest_plugins = [
     'tests.fixtures.local_file',
     'tests.fixtures.redis',
     'tests.fixtures.endpoint',
+    'tests.fixtures.shm',
 ]

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-CONNECTOR_NAMES = ['local', 'file', 'redis', 'multi', 'endpoint']
+CONNECTOR_NAMES = ['local', 'file', 'redis', 'multi', 'endpoint', 'shm']
 
 
 @dataclasses.dataclass(frozen=True)
