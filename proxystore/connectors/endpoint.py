@@ -29,7 +29,6 @@ from typing_extensions import Buffer
 
 from proxystore.connectors.protocols import BufferList
 from proxystore.connectors.protocols import ConnectorBytes
-from proxystore.connectors.protocols import ConnectorContextMixin
 from proxystore.endpoint import client
 from proxystore.endpoint.config import default_proxystore_dir
 from proxystore.endpoint.config import get_configs
@@ -37,6 +36,7 @@ from proxystore.endpoint.exceptions import EndpointError
 from proxystore.endpoint.exceptions import InvalidKeyError
 from proxystore.endpoint.keys import validate_uuid
 from proxystore.endpoint.session import EndpointSession
+from proxystore.utils.closing import CloseOnExit
 
 _PROBE_TIMEOUT = 2.0
 """Seconds to wait for a candidate endpoint to answer while searching."""
@@ -58,7 +58,7 @@ class EndpointKey(NamedTuple):
     endpoint_id: str | None
 
 
-class EndpointConnector(ConnectorContextMixin):
+class EndpointConnector(CloseOnExit):
     """Connector to the local ProxyStore endpoint.
 
     `put` and `set` also take a list of buffers forming one object (see

@@ -13,9 +13,9 @@ from typing import NamedTuple
 from typing_extensions import Buffer
 
 from proxystore.connectors.protocols import BufferList
-from proxystore.connectors.protocols import ConnectorContextMixin
 from proxystore.serialize.buffers import allocate
 from proxystore.serialize.buffers import byte_views
+from proxystore.utils.closing import CloseOnExit
 
 _TEMP_PREFIX = '.tmp-'
 _FORBIDDEN = ('/', '\\', '\x00')
@@ -82,7 +82,7 @@ def _read_file(path: str) -> bytearray | memoryview:
         os.close(fd)
 
 
-class FileConnector(ConnectorContextMixin):
+class FileConnector(CloseOnExit):
     """Connector to a shared file system.
 
     Each object is written to its own file in `store_dir`. Writes go to a

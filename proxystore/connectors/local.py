@@ -10,8 +10,8 @@ from typing import cast
 
 from typing_extensions import Buffer
 
-from proxystore.connectors.protocols import ConnectorContextMixin
 from proxystore.serialize.buffers import byte_view
+from proxystore.utils.closing import CloseOnExit
 
 
 class LocalKey(NamedTuple):
@@ -43,7 +43,7 @@ def _immutable(obj: Buffer) -> bytes | memoryview:
     return view.tobytes()
 
 
-class LocalConnector(ConnectorContextMixin):
+class LocalConnector(CloseOnExit):
     """Connector that stores objects in the local process's memory.
 
     Warning:

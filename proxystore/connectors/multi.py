@@ -40,8 +40,8 @@ from typing_extensions import Buffer
 
 from proxystore.connectors.protocols import Connector
 from proxystore.connectors.protocols import ConnectorBytes
-from proxystore.connectors.protocols import ConnectorContextMixin
 from proxystore.connectors.protocols import DeferrableConnector
+from proxystore.utils.closing import CloseOnExit
 from proxystore.utils.environment import hostname
 
 __all__ = [
@@ -180,7 +180,7 @@ def _size(obj: Buffer | Sequence[Buffer]) -> int:
         ) from None
 
 
-class MultiConnector(ConnectorContextMixin):
+class MultiConnector(CloseOnExit):
     """Connector that routes objects to one of several child connectors.
 
     Args:

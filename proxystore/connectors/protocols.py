@@ -14,7 +14,6 @@ buffer owned by the caller (e.g. `bytearray`), which the caller may hand to
 from __future__ import annotations
 
 from collections.abc import Sequence
-from types import TracebackType
 from typing import Any
 from typing import Protocol
 from typing import TypeVar
@@ -122,21 +121,3 @@ def accepts_buffer_lists(connector: object) -> bool:
     the class attribute `accepts_buffer_lists = True`.
     """
     return getattr(connector, 'accepts_buffer_lists', False) is True
-
-
-class ConnectorContextMixin:
-    """Make a connector a context manager that closes itself on exit."""
-
-    def close(self) -> None:
-        """Close the connector and clean up."""
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc_value: BaseException | None,
-        exc_traceback: TracebackType | None,
-    ) -> None:
-        self.close()

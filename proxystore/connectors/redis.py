@@ -34,8 +34,8 @@ from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 from typing_extensions import Buffer
 
-from proxystore.connectors.protocols import ConnectorContextMixin
 from proxystore.serialize.buffers import byte_views
+from proxystore.utils.closing import CloseOnExit
 
 __all__ = ['RedisConnector', 'RedisConnectorError', 'RedisKey']
 
@@ -221,7 +221,7 @@ def _accepts_command_packer() -> bool:
     return 'command_packer' in inspect.signature(base.__init__).parameters
 
 
-class RedisConnector(ConnectorContextMixin):
+class RedisConnector(CloseOnExit):
     """Connector to a Redis (or KeyDB/Valkey) server.
 
     Example:

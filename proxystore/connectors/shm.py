@@ -43,9 +43,9 @@ from typing import NamedTuple
 from typing_extensions import Buffer
 
 from proxystore.connectors.protocols import BufferList
-from proxystore.connectors.protocols import ConnectorContextMixin
 from proxystore.serialize.buffers import LARGE_BUFFER
 from proxystore.serialize.buffers import byte_views
+from proxystore.utils.closing import CloseOnExit
 
 __all__ = ['SharedMemoryConnector', 'SharedMemoryKey']
 
@@ -182,7 +182,7 @@ def _read_segment(fd: int, size: int) -> bytearray | memoryview:
     return data
 
 
-class SharedMemoryConnector(ConnectorContextMixin):
+class SharedMemoryConnector(CloseOnExit):
     """Connector to shared memory on the local host.
 
     Objects are shared-memory segments in `shm_dir`, named after the

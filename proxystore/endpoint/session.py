@@ -20,12 +20,12 @@ import ssl
 import threading
 import urllib.parse
 from collections.abc import Sequence
-from types import TracebackType
 from typing import cast
 
 from proxystore.endpoint.config import validate_token
 from proxystore.endpoint.exceptions import EndpointRequestError
 from proxystore.serialize.buffers import allocate
+from proxystore.utils.closing import CloseOnExit
 
 _SMALL_BODY = 64 * 1024
 """Bodies up to this size are sent in the same packet as the headers and
@@ -189,7 +189,7 @@ class _Connection:
         return status, data, keep_alive
 
 
-class EndpointSession:
+class EndpointSession(CloseOnExit):
     """Keep-alive connections to the endpoint at `address`, one per thread.
 
     A kept-alive connection the server has closed is replaced transparently
@@ -233,17 +233,6 @@ class EndpointSession:
 
     def __repr__(self) -> str:
         return f'{type(self).__name__}({self.address!r})'
-
-    def __enter__(self) -> EndpointSession:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc_value: BaseException | None,
-        exc_traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def _connection(self) -> _Connection:
         """Return this thread's connection, opening one if needed."""

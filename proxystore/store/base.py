@@ -6,7 +6,6 @@ import threading
 import weakref
 from collections.abc import Sequence
 from time import perf_counter_ns
-from types import TracebackType
 from typing import TYPE_CHECKING
 from typing import Any
 from typing import Generic
@@ -35,10 +34,9 @@ from proxystore.store.types import ConnectorT
 from proxystore.store.types import DeserializerT
 from proxystore.store.types import NonProxiableT
 from proxystore.store.types import SerializerT
+from proxystore.utils.closing import CloseOnExit
 
 if TYPE_CHECKING:
-    from typing_extensions import Self
-
     from proxystore.store.lifetimes import Lifetime
     from proxystore.store.ref import OwnedProxy
 
@@ -109,7 +107,7 @@ def _non_proxiable_error(obj: Any) -> NonProxiableTypeError:
     )
 
 
-class Store(Generic[ConnectorT]):
+class Store(CloseOnExit, Generic[ConnectorT]):
     """Key-value store of objects that hands out proxies to them.
 
     Objects are serialized and written through the `connector`; proxies
@@ -207,17 +205,6 @@ class Store(Generic[ConnectorT]):
 
             register_store(self)
         _open_stores.add(self)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc_value: BaseException | None,
-        exc_traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return (

@@ -13,7 +13,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from types import TracebackType
 from typing import TYPE_CHECKING
 from typing import Any
 from typing import Protocol
@@ -23,10 +22,9 @@ from proxystore.proxy import Proxy
 from proxystore.store.types import ConnectorKeyT
 from proxystore.store.utils import get_key
 from proxystore.store.utils import get_store_factory
+from proxystore.utils.closing import CloseOnExit
 
 if TYPE_CHECKING:
-    from typing_extensions import Self
-
     from proxystore.store.base import Store
 
 
@@ -173,7 +171,7 @@ class _TrackedLifetime:
             )
 
 
-class ContextLifetime(_TrackedLifetime):
+class ContextLifetime(_TrackedLifetime, CloseOnExit):
     """Lifetime that ends when it is closed or its context exits.
 
     Example:
@@ -191,17 +189,6 @@ class ContextLifetime(_TrackedLifetime):
 
     def __init__(self, store: Store[Any], *, name: str | None = None) -> None:
         super().__init__(store, name=name)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc_value: BaseException | None,
-        exc_traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def _expiry_timestamp(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import collections
 import threading
 from collections.abc import Generator
-from types import TracebackType
 from typing import TYPE_CHECKING
 from typing import Any
 from typing import Generic
@@ -31,6 +30,7 @@ from proxystore.stream.exceptions import StreamClosedError
 from proxystore.stream.filters import Filter
 from proxystore.stream.protocols import EventSubscriber
 from proxystore.stream.protocols import Subscriber
+from proxystore.utils.closing import CloseOnExit
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -45,7 +45,7 @@ _EVENT_TYPES = (
 )
 
 
-class StreamConsumer(Generic[T]):
+class StreamConsumer(CloseOnExit, Generic[T]):
     """Iterator of proxies of the objects sent to a stream.
 
     Each event received through the subscriber becomes a proxy whose
@@ -111,17 +111,6 @@ class StreamConsumer(Generic[T]):
         self._ended = False
         self._closed = False
         self._lock = threading.Lock()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc_value: BaseException | None,
-        exc_traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f'{type(self).__name__}(subscriber={self.subscriber!r})'

@@ -7,7 +7,6 @@ import threading
 from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Mapping
-from types import TracebackType
 from typing import TYPE_CHECKING
 from typing import Any
 from typing import Generic
@@ -30,9 +29,10 @@ from proxystore.stream.exceptions import StreamClosedError
 from proxystore.stream.filters import Filter
 from proxystore.stream.protocols import EventPublisher
 from proxystore.stream.protocols import Publisher
+from proxystore.utils.closing import CloseOnExit
 
 if TYPE_CHECKING:
-    from typing_extensions import Self
+    pass
 
 T = TypeVar('T')
 
@@ -49,7 +49,7 @@ class _TopicBuffer:
     )
 
 
-class StreamProducer(Generic[T]):
+class StreamProducer(CloseOnExit, Generic[T]):
     """Sends objects to streams: objects go to a store, events to a broker.
 
     `send(topic, obj)` puts the object in the topic's store and publishes
@@ -155,17 +155,6 @@ class StreamProducer(Generic[T]):
         self._buffers: dict[str, _TopicBuffer] = {}
         self._lock = threading.RLock()
         self._closed = False
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc_value: BaseException | None,
-        exc_traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return (
