@@ -22,10 +22,13 @@ from proxystore.store import Store
 
 
 def describe(obj: Any) -> str:
-    """Runs in a worker: using the proxy resolves it there."""
+    """Runs in a worker: the first real use reads the object from files."""
+    received = type(obj).__name__  # 'Proxy': only the proxy was sent
     if isinstance(obj, np.ndarray):
-        return f'array shape={obj.shape} sum={float(obj.sum()):.1f}'
-    return f'dict keys={sorted(obj)}'
+        summary = f'array shape={obj.shape} sum={float(obj.sum()):.1f}'
+    else:
+        summary = f'dict keys={sorted(obj)}'
+    return f'{received} of {summary}'
 
 
 def main() -> None:
@@ -49,7 +52,7 @@ def main() -> None:
             spawn = multiprocessing.get_context('spawn')
             with ProcessPoolExecutor(2, mp_context=spawn) as pool:
                 for result in pool.map(describe, proxies):
-                    print('worker saw:', result)
+                    print('worker got a', result)
 
 
 if __name__ == '__main__':

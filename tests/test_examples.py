@@ -19,8 +19,10 @@ def test_quickstart_demo_runs() -> None:
     )
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert 'worker saw: dict keys=' in out
-    assert 'worker saw: array shape=(13107200,) sum=13107200.0' in out
+    # Workers received proxies and resolved them to the right objects.
+    assert "worker got a Proxy of dict keys=['epochs', 'lr', 'model']" in out
+    expected = 'worker got a Proxy of array shape=(13107200,) sum=13107200.0'
+    assert expected in out
     # The proxy line shows a small pickled size next to the 100 MB object.
     array_line = next(x for x in out.splitlines() if x.startswith('array'))
     sizes = [int(s.replace(',', '')) for s in array_line.split()[1::2]]

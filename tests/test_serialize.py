@@ -25,6 +25,8 @@ from proxystore.serialize.buffers import allocate
 from proxystore.serialize.buffers import byte_view
 from proxystore.serialize.buffers import join
 from proxystore.serialize.buffers import writable_copy
+from tests.test_readme import ROOT
+from tests.test_readme import code_blocks
 
 BYTES_LIKE = [bytes, bytearray, memoryview]
 
@@ -355,6 +357,7 @@ def test_random_bytes_only_raise_serialization_error(data: bytes) -> None:
 
 
 BROKEN = {
+    'bytes': b'raw bytes',
     'str': 'hello',
     'numpy': np.arange(100.0),
     'numpy-empty': np.zeros(0),
@@ -384,6 +387,90 @@ def test_valid_identifier_broken_body(obj: Any) -> None:
         # Some corruptions of self-delimiting formats (e.g. pickle) may
         # still decode; they must never decode into the original.
         assert not _equal(result, obj), broken
+
+
+IDENTIFIERS = sorted({bytes(serialize(obj))[:1] for obj in BROKEN.values()})
+
+
+def test_every_path_is_fuzzed() -> None:
+    # One sample per serialization path: bytes, str, NumPy, pickle,
+    # cloudpickle, pandas, polars.
+    assert len(IDENTIFIERS) == 7
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.sampled_from(IDENTIFIERS), st.binary(max_size=300))
+def test_random_body_after_each_identifier(
+    identifier: bytes,
+    body: bytes,
+) -> None:
+    try:
+        deserialize(identifier + body)
+    except SerializationError:
+        pass
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.sampled_from(sorted(BROKEN)),
+    st.lists(
+        st.tuples(st.integers(min_value=1), st.integers(0, 255)),
+        min_size=1,
+        max_size=4,
+    ),
+)
+def test_flipped_bytes_only_raise_serialization_error(
+    name: str,
+    flips: list[tuple[int, int]],
+) -> None:
+    # Before checksums and literal NumPy metadata, some of these inputs
+    # crashed the interpreter (a corrupted dtype) or leaked a polars
+    # PanicException (a BaseException).
+    data = bytearray(serialize(BROKEN[name]))
+    for position, value in flips:
+        data[1 + position % (len(data) - 1)] = value
+    for make in BYTES_LIKE:
+        try:
+            deserialize(make(bytes(data)))
+        except SerializationError:
+            pass
+
+
+@pytest.mark.parametrize('name', sorted(BROKEN))
+def test_every_single_byte_corruption(name: str) -> None:
+    # Deterministic companion of the property above: each position in
+    # turn. Polars panics (in Rust) on some of these.
+    data = bytes(serialize(BROKEN[name]))
+    for position in range(1, len(data)):
+        broken = bytearray(data)
+        broken[position] ^= 0xFF
+        try:
+            deserialize(bytes(broken))
+        except SerializationError:
+            pass
+
+
+def test_corrupted_pickle_stream_is_never_unpickled() -> None:
+    data = bytearray(serialize({'a': [1, 2, 3]}))
+    data[-3] ^= 0xFF
+    with pytest.raises(SerializationError, match='checksum'):
+        deserialize(bytes(data))
+
+
+def test_numpy_metadata_cannot_name_object_dtype() -> None:
+    data = bytes(serialize(np.arange(3, dtype='<i8')))
+    assert data.count(b"'<i8'") == 1
+    with pytest.raises(SerializationError, match='Python objects'):
+        deserialize(data.replace(b"'<i8'", b"'|O8'"))
+
+
+def test_numpy_metadata_with_impossible_shape() -> None:
+    # Zero elements, so the length checks pass; numpy refuses the shape.
+    data = bytes(serialize(np.zeros((0, 10**18))))
+    assert data.count(b'1000000000000000000') == 1
+    broken = data.replace(b'1000000000000000000', b'9999999999999999999')
+    with pytest.raises(SerializationError, match='shape'):
+        deserialize(broken)
 
 
 def _equal(a: Any, b: Any) -> bool:
@@ -434,3 +521,16 @@ def test_byte_view() -> None:
     assert bytes(byte_view(memoryview(b'a-b')[::2])) == b'ab'
     with pytest.raises(TypeError):
         byte_view('text')  # type: ignore[arg-type]
+
+
+def test_serialization_doc_examples_run(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    doc = (ROOT / 'docs' / 'serialization-and-connectors.md').read_text()
+    section = doc.split('## Serialization', 1)[1].split('\n## ', 1)[0]
+    blocks = code_blocks(section)
+    assert len(blocks) >= 3
+    for block in blocks:
+        exec(block, {})
+    # Four bad inputs and one unserializable object, each a clear error.
+    assert len(capsys.readouterr().out.splitlines()) == 5

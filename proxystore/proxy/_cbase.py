@@ -25,6 +25,8 @@ set_c_factory: Callable[[Any, Any], None] = CProxy.__dict__[
     '__factory__'
 ].__set__
 get_c_factory: Callable[[Any], Any] = CProxy.__dict__['__factory__'].__get__
+# `getattr(get_target(proxy), name)` in one C call (resolves if needed).
+get_target_attr: Callable[[Any, str], Any] = CProxy.__getattr__
 # Stores into the proxy itself a name that its type defines (a slot or a
 # property); `object.__setattr__` refuses to skip the C base's setattr.
 set_own_attr: Callable[[Any, str, Any], None] = CProxy.__setattr__
@@ -35,6 +37,7 @@ __all__ = [
     'clear_target',
     'del_own_attr',
     'get_c_factory',
+    'get_target_attr',
     'get_target',
     'has_target',
     'set_c_factory',

@@ -14,6 +14,7 @@ from proxystore.proxy._cbase import CProxy
 from proxystore.proxy._cbase import clear_target
 from proxystore.proxy._cbase import del_own_attr
 from proxystore.proxy._cbase import get_target
+from proxystore.proxy._cbase import get_target_attr
 from proxystore.proxy._cbase import has_target
 from proxystore.proxy._cbase import set_c_factory
 from proxystore.proxy._cbase import set_own_attr
@@ -73,7 +74,7 @@ def _make_attribute_hooks(
     def __getattribute__(self: Any, name: str) -> Any:
         if name in own:
             return object_getattribute(self, name)
-        return getattr(get_target(self), name)
+        return get_target_attr(self, name)
 
     def __setattr__(self: Any, name: str, value: Any) -> None:
         if name in own:

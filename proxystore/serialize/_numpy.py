@@ -2,8 +2,11 @@
 
 Layout after the identifier::
 
-    uint32 metadata length | metadata (pickled dtype, shape, order)
-    | padding | raw array bytes
+    uint32 metadata length | metadata | padding | raw array bytes
+
+The metadata is the `repr` of a `(dtype description, shape, fortran)`
+tuple, read back with `ast.literal_eval`: unlike unpickling a dtype, no
+corruption of it can build an invalid dtype (which crashes NumPy).
 
 The array bytes are copied once into the serialized payload. A Fortran
 ordered array is stored as its C-ordered transpose so no reordering copy is
@@ -12,8 +15,9 @@ needed in either direction.
 
 from __future__ import annotations
 
+import ast
+import functools
 import math
-import pickle
 from typing import Any
 
 from typing_extensions import Buffer
@@ -28,8 +32,28 @@ from proxystore.serialize._frame import unpack_uint32
 
 def supports(array: Any) -> bool:
     """Whether `array` can take the raw-bytes path (else pickle it)."""
-    dtype = array.dtype
-    return not dtype.hasobject and dtype.itemsize > 0
+    return _describe(array.dtype) is not None
+
+
+def _describe(dtype: Any) -> str | list[Any] | None:
+    """A literal description of a plain-data dtype, else `None`.
+
+    `None` for dtypes whose items are not plain bytes (objects, NumPy 2
+    strings), that are empty, or that a literal cannot describe exactly
+    (user-defined dtypes, dtype metadata).
+    """
+    from numpy.lib.format import descr_to_dtype
+
+    if dtype.hasobject or dtype.itemsize == 0 or dtype.metadata:
+        return None
+    # What `numpy.lib.format.dtype_to_descr` returns for the dtypes that
+    # reach this point (it would also warn, from any thread, on others).
+    descr = dtype.str if dtype.names is None else dtype.descr
+    try:
+        exact = bool(descr_to_dtype(descr) == dtype)
+    except Exception:
+        return None
+    return descr if exact else None
 
 
 def encode(identifier: bytes, array: Any) -> list[Buffer]:
@@ -46,7 +70,8 @@ def encode(identifier: bytes, array: Any) -> list[Buffer]:
         fortran = False
         if not array.flags.c_contiguous:
             array = array.copy(order='C')
-    metadata = pickle.dumps((array.dtype, array.shape, fortran), protocol=5)
+    description = (_describe(array.dtype), array.shape, fortran)
+    metadata = repr(description).encode('utf-8')
     offset = ID_SIZE + 4 + len(metadata)
     return [
         identifier,
@@ -60,30 +85,61 @@ def encode(identifier: bytes, array: Any) -> list[Buffer]:
 def decode(data: memoryview) -> Any:
     """Rebuild an array; alias `data` only when it is writable."""
     import numpy
+    from numpy.lib.format import descr_to_dtype
 
     size = unpack_uint32(data, ID_SIZE)
     start = ID_SIZE + 4
     try:
-        dtype, shape, fortran = pickle.loads(data[start : start + size])
-        dtype = numpy.dtype(dtype)
-        shape = tuple(int(n) for n in shape)
-        if any(n < 0 for n in shape):
-            raise ValueError(f'negative dimension in shape {shape}')
-        count = math.prod(shape)
+        text = str(data[start : start + size], 'utf-8')
+        descr, shape, fortran = _parse_metadata(text)
+        # A fresh dtype per array: a structured dtype is mutable
+        # (`dtype.names = ...`), so it must not be shared via the cache.
+        dtype = descr_to_dtype(descr)
+        if dtype.hasobject:
+            raise ValueError(f'dtype {dtype} holds Python objects')
     except Exception as e:
         raise SerializationError(
             f'Corrupted NumPy array metadata: {e!r}',
         ) from e
+    count = math.prod(shape)
     offset = start + size
     nbytes = count * dtype.itemsize
     offset += padding(offset, nbytes)
     require_exact_length(data, offset + nbytes)
 
-    if count == 0:
-        array = numpy.empty(shape, dtype=dtype)
-    else:
-        array = numpy.frombuffer(data, dtype=dtype, count=count, offset=offset)
-        if data.readonly:
-            array = array.copy()
-        array = array.reshape(shape)
+    try:
+        if count == 0:
+            # The shape alone can still be invalid, e.g. (0, 2**70).
+            array = numpy.empty(shape, dtype=dtype)
+        else:
+            array = numpy.frombuffer(
+                data,
+                dtype=dtype,
+                count=count,
+                offset=offset,
+            ).reshape(shape)
+    except Exception as e:
+        raise SerializationError(f'Invalid NumPy array shape: {e!r}') from e
+    if data.readonly and count:
+        array = array.copy()
     return array.T if fortran else array
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_metadata(text: str) -> tuple[Any, tuple[int, ...], bool]:
+    """Read `(dtype description, shape, fortran)` from the metadata literal.
+
+    Cached: parsing the literal costs far more than the rest of decoding
+    a small array, and arrays of one dtype and shape recur.
+
+    Raises:
+        Exception: Any error for a malformed description.
+    """
+    descr, shape, fortran = ast.literal_eval(text)
+    return descr, tuple(_dimension(n) for n in shape), bool(fortran)
+
+
+def _dimension(value: Any) -> int:
+    if type(value) is not int or value < 0:
+        raise ValueError(f'invalid array dimension {value!r}')
+    return value

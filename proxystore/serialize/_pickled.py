@@ -2,8 +2,15 @@
 
 Layout after the identifier::
 
-    uint32 buffer count n | uint64 pickle length | n x uint64 buffer length
-    | pickle stream | padding | buffer 0 | padding | buffer 1 | ...
+    uint32 checksum | uint32 buffer count n | uint64 pickle length
+    | n x uint64 buffer length | pickle stream
+    | padding | buffer 0 | padding | buffer 1 | ...
+
+The checksum is the CRC-32 of the identifier, the lengths and the pickle
+stream (not of the buffers, whose bytes are plain data). Unpickling a
+corrupted stream can build objects in an invalid state that crash the
+interpreter (a NumPy dtype, for example), so a stream that does not match
+its checksum is never unpickled.
 
 Large buffers (NumPy arrays, pandas blocks) travel outside the pickle
 stream so they are copied exactly once into the serialized bytes, and can be
@@ -13,6 +20,7 @@ aliased (writable input) or copied once (immutable input) on the way back.
 from __future__ import annotations
 
 import pickle
+import zlib
 from collections.abc import Callable
 from typing import Any
 
@@ -29,6 +37,8 @@ from proxystore.serialize._frame import unpack_uint64s
 from proxystore.serialize.buffers import writable_copy
 
 PROTOCOL = max(5, pickle.HIGHEST_PROTOCOL)
+# The checksum follows the identifier; the checked header starts after it.
+_CHECKED_START = ID_SIZE + 4
 
 Dumper = Callable[..., bytes]
 
@@ -50,8 +60,9 @@ def encode(
     header = pack_uint32(len(raws)) + pack_uint64s(
         [len(stream), *(raw.nbytes for raw in raws)],
     )
-    parts: list[Buffer] = [identifier, header, stream]
-    offset = ID_SIZE + len(header) + len(stream)
+    checksum = zlib.crc32(stream, zlib.crc32(header, zlib.crc32(identifier)))
+    parts: list[Buffer] = [identifier, pack_uint32(checksum), header, stream]
+    offset = _CHECKED_START + len(header) + len(stream)
     for raw in raws:
         pad = padding(offset, raw.nbytes)
         parts.append(bytes(pad))
@@ -66,9 +77,9 @@ def decode(data: memoryview) -> Any:
     Buffers alias `data` when it is writable; otherwise each one is copied
     once so the objects built on them are writable and independent.
     """
-    count = unpack_uint32(data, ID_SIZE)
-    lengths = unpack_uint64s(data, ID_SIZE + 4, count + 1)
-    stream_start = ID_SIZE + 4 + 8 * (count + 1)
+    count = unpack_uint32(data, _CHECKED_START)
+    lengths = unpack_uint64s(data, _CHECKED_START + 4, count + 1)
+    stream_start = _CHECKED_START + 4 + 8 * (count + 1)
     offset = stream_start + lengths[0]
     spans = []
     for length in lengths[1:]:
@@ -76,6 +87,7 @@ def decode(data: memoryview) -> Any:
         spans.append((offset, offset + length))
         offset += length
     require_exact_length(data, offset)
+    _verify_checksum(data, stream_start + lengths[0])
 
     if data.readonly:
         buffers: list[Any] = [writable_copy(data[a:b]) for a, b in spans]
@@ -88,3 +100,16 @@ def decode(data: memoryview) -> Any:
         raise SerializationError(
             f'Failed to unpickle serialized data: {e!r}',
         ) from e
+
+
+def _verify_checksum(data: memoryview, stream_end: int) -> None:
+    """Raise `SerializationError` unless the stored CRC-32 matches."""
+    expected = unpack_uint32(data, ID_SIZE)
+    actual = zlib.crc32(
+        data[_CHECKED_START:stream_end],
+        zlib.crc32(data[:ID_SIZE]),
+    )
+    if actual != expected:
+        raise SerializationError(
+            'Serialized pickle data is corrupted (checksum mismatch).',
+        )

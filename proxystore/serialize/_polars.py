@@ -21,10 +21,12 @@ def encode(identifier: bytes, frame: Any) -> list[Buffer]:
 def decode(data: memoryview) -> Any:
     """Read a polars DataFrame written by `encode`."""
     import polars
+    from polars.exceptions import PanicException
 
     try:
         return polars.read_ipc(io.BytesIO(data[ID_SIZE:]))
-    except Exception as e:
+    # A Rust panic on malformed input is a BaseException, not an Exception.
+    except (Exception, PanicException) as e:
         raise SerializationError(
             f'Corrupted polars IPC payload: {e!r}',
         ) from e

@@ -158,6 +158,8 @@ INPLACE = [
     operator.iadd,
     operator.isub,
     operator.imul,
+    operator.itruediv,
+    operator.ipow,
     operator.ifloordiv,
     operator.imod,
     operator.ilshift,
@@ -199,6 +201,10 @@ def test_three_argument_pow_and_matmul() -> None:
     a = np.arange(4).reshape(2, 2)
     assert (make(a) @ a == a @ a).all()
     assert (a @ make(a) == a @ a).all()
+    product = make(a.copy())
+    product @= a
+    assert type(product) is Proxy
+    assert (product == a @ a).all()
     assert (np.asarray(make(a)) == a).all()
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import pathlib
 import pickle
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
@@ -10,11 +11,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from proxystore.connectors.file import FileConnector
 from proxystore.factory import LambdaFactory
 from proxystore.factory import SimpleFactory
 from proxystore.proxy import Proxy
 from proxystore.proxy import ProxyLocker
 from proxystore.proxy import is_resolved
+from proxystore.store import Store
 from tests.proxy.test_special import _RESTORED
 from tests.proxy.test_special import Tagged
 
@@ -143,3 +146,33 @@ def test_resolves_in_spawned_process(spawn_pool: Any) -> None:
     ).result()
     assert (name, length, resolved) == ('Proxy', 5, True)
     assert not is_resolved(proxy)
+
+
+def defaults_then_target_in_child(
+    proxy: Any,
+) -> tuple[bool, int, bool, tuple[Any, ...]]:
+    """Use the cached defaults, then resolve from the store's files."""
+    is_instance = isinstance(proxy, tuple)
+    value_hash = hash(proxy)
+    resolved = is_resolved(proxy)
+    return is_instance, value_hash, resolved, tuple(proxy)
+
+
+def test_store_populate_target_proxy_in_spawned_process(
+    spawn_pool: Any,
+    tmp_path: pathlib.Path,
+) -> None:
+    """Issue 2: `isinstance` and `hash` work in another process unresolved."""
+    value = ('weights', 1.5, 3)
+    connector = FileConnector(str(tmp_path / 'store'))
+    with Store('populate-spawn', connector) as store:
+        proxy = store.proxy(value, populate_target=True)
+        assert is_resolved(proxy)
+        is_instance, value_hash, resolved, target = spawn_pool.submit(
+            defaults_then_target_in_child,
+            proxy,
+        ).result()
+    assert is_instance
+    assert value_hash == hash(value)
+    assert resolved is False
+    assert target == value

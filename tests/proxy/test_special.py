@@ -1,11 +1,14 @@
 from __future__ import annotations
 
 from typing import Any
+from typing import Union
+from typing import get_args
 
 import pytest
 
 from proxystore.factory import SimpleFactory
 from proxystore.proxy import Proxy
+from proxystore.proxy import ProxyOr
 from proxystore.proxy import extract
 from proxystore.proxy import get_factory
 from proxystore.proxy import is_resolved
@@ -197,3 +200,13 @@ def test_subclass_slot_state_stays_on_proxy() -> None:
     assert proxy.note() == 'mine'
     assert target == {}
     assert not is_resolved(proxy)
+
+
+def double(value: ProxyOr[int]) -> int:
+    return value * 2
+
+
+def test_proxy_or_alias() -> None:
+    assert ProxyOr[int] == Union[Proxy[int], int]  # noqa: UP007
+    assert get_args(ProxyOr[str]) == (Proxy[str], str)
+    assert double(3) == double(Proxy(SimpleFactory(3))) == 6
