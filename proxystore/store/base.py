@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from typing import Any
 from typing import Generic
 from typing import TypeVar
+from typing import cast
 
 from proxystore.connectors.protocols import DeferrableConnector
 from proxystore.connectors.protocols import accepts_buffer_lists
@@ -41,7 +42,6 @@ if TYPE_CHECKING:
     from proxystore.store.ref import OwnedProxy
 
 T = TypeVar('T')
-ProxyT = TypeVar('ProxyT', bound='Proxy[Any]')
 
 _MISSING: Any = object()
 
@@ -64,7 +64,7 @@ def find_open_store(config: StoreConfig) -> Store[Any] | None:
     for store in list(_open_stores):
         if (
             store.name == config.name
-            and not store._closed
+            and not store.closed
             and store._connector_kind == config.connector.kind
             and store.connector.config() == config.connector.options
         ):
@@ -125,9 +125,11 @@ class Store(CloseOnExit, Generic[ConnectorT]):
         ```
 
     Note:
-        The store is thread-safe: cache access and connector operations
-        are guarded by a lock local to the store instance. Serialization
-        and deserialization run outside of the lock.
+        The store is thread-safe: connector operations are guarded by a
+        lock local to the store instance, and the cache by a second one, so
+        a cache hit never waits for a slow connector operation (e.g., a
+        large put in another thread). Serialization and deserialization run
+        outside of both locks.
 
     Warning:
         With `populate_target=True` (the default), the returned proxy holds
@@ -195,7 +197,12 @@ class Store(CloseOnExit, Generic[ConnectorT]):
         # Such connectors write the default serializer's parts back to back,
         # which saves the copy that joining them would make.
         self._buffer_lists = accepts_buffer_lists(connector)
-        self._lock = threading.Lock()
+        # Connector calls are serialized by one lock; the cache has its own
+        # so that a cache hit never waits for a slow connector call.
+        self._connector_lock = threading.Lock()
+        self._cache_lock = threading.Lock()
+        # Bumped whenever a stored object is removed or replaced, so a get
+        # racing with that does not cache what it fetched before.
         self._evictions = 0
         self._shared_config: StoreConfig | None = None
         self._closed = False
@@ -221,6 +228,11 @@ class Store(CloseOnExit, Generic[ConnectorT]):
     def metrics(self) -> StoreMetrics | None:
         """Metrics of the store's operations (`None` if not enabled)."""
         return self._metrics
+
+    @property
+    def closed(self) -> bool:
+        """Whether the store was closed (see `close()`)."""
+        return self._closed
 
     @property
     def serializer(self) -> SerializerT:
@@ -250,7 +262,7 @@ class Store(CloseOnExit, Generic[ConnectorT]):
         """
         from proxystore.store import unregister_store
 
-        with self._lock:
+        with self._cache_lock:
             if self._closed:
                 return
             self._closed = True
@@ -368,7 +380,7 @@ class Store(CloseOnExit, Generic[ConnectorT]):
         start = perf_counter_ns() if metrics is not None else 0
         data = self._serialize(obj, serializer)
         serialized = perf_counter_ns() if metrics is not None else 0
-        with self._lock:
+        with self._connector_lock:
             key = self.connector.put(data, **kwargs)
         if metrics is not None:
             end = perf_counter_ns()
@@ -415,7 +427,7 @@ class Store(CloseOnExit, Generic[ConnectorT]):
         start = perf_counter_ns() if metrics is not None else 0
         datas = [self._serialize(obj, serializer) for obj in objs]
         serialized = perf_counter_ns() if metrics is not None else 0
-        with self._lock:
+        with self._connector_lock:
             keys = list(self.connector.put_batch(datas, **kwargs))
         if metrics is not None:
             end = perf_counter_ns()
@@ -469,11 +481,9 @@ class Store(CloseOnExit, Generic[ConnectorT]):
         """
         metrics = self._metrics
         start = perf_counter_ns() if metrics is not None else 0
-        with self._lock:
+        with self._cache_lock:
             obj = self._cache.get(key, _MISSING)
-            if obj is _MISSING:
-                evictions = self._evictions
-                data: Any = self.connector.get(key)
+            evictions = self._evictions
         if obj is not _MISSING:
             if metrics is not None:
                 metrics.add_counter('store.get.cache_hits', key, 1)
@@ -483,6 +493,8 @@ class Store(CloseOnExit, Generic[ConnectorT]):
                     _ms(perf_counter_ns() - start),
                 )
             return obj
+        with self._connector_lock:
+            data: Any = self.connector.get(key)
         fetched = perf_counter_ns() if metrics is not None else 0
         if data is None:
             if metrics is not None:
@@ -497,8 +509,8 @@ class Store(CloseOnExit, Generic[ConnectorT]):
                 f'Failed to deserialize the object with key {key!r} in '
                 f'store {self._name!r}: {e!r}',
             ) from e
-        with self._lock:
-            # Do not cache an object evicted while it was deserialized.
+        with self._cache_lock:
+            # Do not cache an object evicted or replaced since the fetch.
             if self._evictions == evictions:
                 self._cache.set(key, obj)
         if metrics is not None:
@@ -521,7 +533,7 @@ class Store(CloseOnExit, Generic[ConnectorT]):
         """
         metrics = self._metrics
         start = perf_counter_ns() if metrics is not None else 0
-        with self._lock:
+        with self._connector_lock:
             found = self.connector.exists(key)
         if metrics is not None:
             metrics.add_time(
@@ -539,10 +551,9 @@ class Store(CloseOnExit, Generic[ConnectorT]):
         """
         metrics = self._metrics
         start = perf_counter_ns() if metrics is not None else 0
-        with self._lock:
+        with self._connector_lock:
             self.connector.evict(key)
-            self._cache.evict(key)
-            self._evictions += 1
+            self._uncache(key)
         if metrics is not None:
             metrics.add_time(
                 'store.evict', key, _ms(perf_counter_ns() - start)
@@ -557,8 +568,23 @@ class Store(CloseOnExit, Generic[ConnectorT]):
         Returns:
             If the object is cached.
         """
-        with self._lock:
+        with self._cache_lock:
             return self._cache.exists(key)
+
+    def _uncache(self, key: ConnectorKeyT) -> None:
+        """Drop the local cached copy of an object (package-internal hook).
+
+        The stored object is untouched: the next `get()` fetches it again.
+        Used when the object may have been replaced elsewhere (e.g., by the
+        holder of a mutable borrow in another process); a `get()` fetching
+        concurrently does not cache what it read before this call.
+
+        Args:
+            key: Key of the object.
+        """
+        with self._cache_lock:
+            self._cache.evict(key)
+            self._evictions += 1
 
     def _factory(
         self,
@@ -577,24 +603,12 @@ class Store(CloseOnExit, Generic[ConnectorT]):
         factory._bind(self)
         return factory
 
-    def _new_proxy(
+    def _proxy_objects(
         self,
-        proxy_type: type[ProxyT],
-        factory: StoreFactory[ConnectorT, Any],
-        obj: Any,
-        populate_target: bool | None,
-    ) -> ProxyT:
-        if populate_target is None:
-            populate_target = self._populate_target
-        if populate_target:
-            return proxy_type(factory, cache_defaults=True, target=obj)
-        return proxy_type(factory)
-
-    def _proxy(
-        self,
-        proxy_type: type[ProxyT],
-        obj: Any,
+        proxy_type: type[Proxy[Any]],
+        objs: Sequence[Any],
         *,
+        batch: bool,
         evict: bool,
         lifetime: Lifetime | None,
         serializer: SerializerT | None,
@@ -602,27 +616,61 @@ class Store(CloseOnExit, Generic[ConnectorT]):
         populate_target: bool | None,
         skip_nonproxiable: bool,
         kwargs: dict[str, Any],
-    ) -> Any:
+    ) -> list[Any]:
+        """The one code path of every method that proxies new objects.
+
+        Arguments are checked before anything is written. The proxiable
+        objects are written with one `put_batch()` if `batch`, else with
+        `put()` (one object); non-proxiable ones are returned in place.
+        """
         _check_evict_lifetime(evict, lifetime)
-        if type(obj) in NON_PROXIABLE_TYPES:
-            if skip_nonproxiable:
-                return obj
-            raise _non_proxiable_error(obj)
+        proxiable = [type(obj) not in NON_PROXIABLE_TYPES for obj in objs]
+        if not skip_nonproxiable and not all(proxiable):
+            raise _non_proxiable_error(objs[proxiable.index(False)])
         metrics = self._metrics
         start = perf_counter_ns() if metrics is not None else 0
-        key = self.put(obj, lifetime=lifetime, serializer=serializer, **kwargs)
-        factory = self._factory(
-            key,
-            self._factory_config(),
-            evict=evict,
-            deserializer=deserializer,
-        )
-        proxy = self._new_proxy(proxy_type, factory, obj, populate_target)
-        if metrics is not None:
-            metrics.add_time(
-                'store.proxy', key, _ms(perf_counter_ns() - start)
+        to_put = [obj for obj, ok in zip(objs, proxiable, strict=True) if ok]
+        if batch:
+            keys = self.put_batch(
+                to_put,
+                lifetime=lifetime,
+                serializer=serializer,
+                **kwargs,
             )
-        return proxy
+        else:
+            keys = [
+                self.put(
+                    obj, lifetime=lifetime, serializer=serializer, **kwargs
+                )
+                for obj in to_put
+            ]
+        if populate_target is None:
+            populate_target = self._populate_target
+        config = self._factory_config()
+        next_key = iter(keys).__next__
+        results: list[Any] = []
+        for obj, ok in zip(objs, proxiable, strict=True):
+            if not ok:
+                results.append(obj)
+                continue
+            factory = self._factory(
+                next_key(),
+                config,
+                evict=evict,
+                deserializer=deserializer,
+            )
+            results.append(
+                proxy_type(factory, cache_defaults=True, target=obj)
+                if populate_target
+                else proxy_type(factory),
+            )
+        if metrics is not None and keys:
+            elapsed = _ms(perf_counter_ns() - start)
+            if batch:
+                metrics.add_time('store.proxy_batch', tuple(keys), elapsed)
+            else:
+                metrics.add_time('store.proxy', keys[0], elapsed)
+        return results
 
     def proxy(
         self,
@@ -671,9 +719,10 @@ class Store(CloseOnExit, Generic[ConnectorT]):
                 `skip_nonproxiable` is `False`.
             ValueError: If `evict` is `True` and `lifetime` is not `None`.
         """
-        return self._proxy(  # type: ignore[no-any-return]
+        (proxy,) = self._proxy_objects(
             Proxy,
-            obj,
+            [obj],
+            batch=False,
             evict=evict,
             lifetime=lifetime,
             serializer=serializer,
@@ -682,6 +731,7 @@ class Store(CloseOnExit, Generic[ConnectorT]):
             skip_nonproxiable=skip_nonproxiable,
             kwargs=kwargs,
         )
+        return proxy  # type: ignore[no-any-return]
 
     def proxy_batch(
         self,
@@ -704,14 +754,16 @@ class Store(CloseOnExit, Generic[ConnectorT]):
             objs: The objects to place in store and return proxies for.
             evict: If a proxy should evict its object once resolved.
                 Mutually exclusive with the `lifetime` parameter.
-            lifetime: Attach the proxies to this lifetime. Mutually
-                exclusive with the `evict` parameter.
-            serializer: Optionally override the default serializer for the
-                store instance.
-            deserializer: Optionally override the default deserializer for
-                the store instance.
-            populate_target: See `Store.proxy()`. If `None`, defaults to
-                the store-wide setting.
+            lifetime: Attach the proxies to this lifetime. The objects
+                associated with each proxy will be evicted when the
+                lifetime ends. Mutually exclusive with the `evict`
+                parameter.
+            serializer: As in [`proxy()`][proxystore.store.base.Store.proxy].
+            deserializer: As in
+                [`proxy()`][proxystore.store.base.Store.proxy].
+            populate_target: As in
+                [`proxy()`][proxystore.store.base.Store.proxy], for each
+                object.
             skip_nonproxiable: Return non-proxiable objects in place of
                 their proxy rather than raising a
                 [`NonProxiableTypeError`][proxystore.store.exceptions.NonProxiableTypeError].
@@ -727,42 +779,18 @@ class Store(CloseOnExit, Generic[ConnectorT]):
                 `skip_nonproxiable` is `False`.
             ValueError: If `evict` is `True` and `lifetime` is not `None`.
         """
-        _check_evict_lifetime(evict, lifetime)
-        proxiable = [type(o) not in NON_PROXIABLE_TYPES for o in objs]
-        if not skip_nonproxiable and not all(proxiable):
-            raise _non_proxiable_error(objs[proxiable.index(False)])
-        metrics = self._metrics
-        start = perf_counter_ns() if metrics is not None else 0
-        to_put = [obj for obj, ok in zip(objs, proxiable, strict=True) if ok]
-        keys = self.put_batch(
-            to_put,
+        return self._proxy_objects(
+            Proxy,
+            objs,
+            batch=True,
+            evict=evict,
             lifetime=lifetime,
             serializer=serializer,
-            **kwargs,
+            deserializer=deserializer,
+            populate_target=populate_target,
+            skip_nonproxiable=skip_nonproxiable,
+            kwargs=kwargs,
         )
-        config = self._factory_config()
-        next_key = iter(keys).__next__
-        results: list[Proxy[T] | NonProxiableT] = []
-        for obj, ok in zip(objs, proxiable, strict=True):
-            if not ok:
-                results.append(obj)  # type: ignore[arg-type]
-                continue
-            factory = self._factory(
-                next_key(),
-                config,
-                evict=evict,
-                deserializer=deserializer,
-            )
-            results.append(
-                self._new_proxy(Proxy, factory, obj, populate_target),
-            )
-        if metrics is not None and keys:
-            metrics.add_time(
-                'store.proxy_batch',
-                tuple(keys),
-                _ms(perf_counter_ns() - start),
-            )
-        return results
 
     def proxy_from_key(
         self,
@@ -815,21 +843,23 @@ class Store(CloseOnExit, Generic[ConnectorT]):
     ) -> ProxyLocker[T] | NonProxiableT:
         """Proxy an object and return it wrapped in a `ProxyLocker`.
 
+        The parameters are those of
+        [`proxy()`][proxystore.store.base.Store.proxy], except that
+        `skip_nonproxiable` defaults to `True`.
+
         Args:
             obj: The object to place in store and return a proxy for.
             evict: If the proxy should evict the object once resolved.
                 Mutually exclusive with the `lifetime` parameter.
             lifetime: Attach the proxy to this lifetime. Mutually exclusive
                 with the `evict` parameter.
-            serializer: Optionally override the default serializer for the
-                store instance.
-            deserializer: Optionally override the default deserializer for
-                the store instance.
-            populate_target: See `Store.proxy()`. If `None`, defaults to
-                the store-wide setting.
-            skip_nonproxiable: Return non-proxiable types (e.g., built-in
-                constants like `bool` or `None`) rather than raising a
-                [`NonProxiableTypeError`][proxystore.store.exceptions.NonProxiableTypeError].
+            serializer: As in [`proxy()`][proxystore.store.base.Store.proxy].
+            deserializer: As in
+                [`proxy()`][proxystore.store.base.Store.proxy].
+            populate_target: As in
+                [`proxy()`][proxystore.store.base.Store.proxy].
+            skip_nonproxiable: Return non-proxiable types (e.g., `None`)
+                unwrapped rather than raising a `NonProxiableTypeError`.
             kwargs: Additional keyword arguments to pass to
                 `Connector.put()`.
 
@@ -843,8 +873,7 @@ class Store(CloseOnExit, Generic[ConnectorT]):
                 `skip_nonproxiable` is `False`.
             ValueError: If `evict` is `True` and `lifetime` is not `None`.
         """
-        proxy: Proxy[T] = self._proxy(
-            Proxy,
+        proxy = self.proxy(
             obj,
             evict=evict,
             lifetime=lifetime,
@@ -852,11 +881,11 @@ class Store(CloseOnExit, Generic[ConnectorT]):
             deserializer=deserializer,
             populate_target=populate_target,
             skip_nonproxiable=skip_nonproxiable,
-            kwargs=kwargs,
+            **kwargs,
         )
         if proxy is obj:  # A skipped non-proxiable object.
             return obj
-        return ProxyLocker(proxy)
+        return ProxyLocker(cast(Proxy[T], proxy))
 
     def owned_proxy(
         self,
@@ -876,15 +905,13 @@ class Store(CloseOnExit, Generic[ConnectorT]):
 
         Args:
             obj: The object to place in store and return a proxy for.
-            serializer: Optionally override the default serializer for the
-                store instance.
-            deserializer: Optionally override the default deserializer for
-                the store instance.
-            populate_target: See `Store.proxy()`. If `None`, defaults to
-                the store-wide setting.
-            skip_nonproxiable: Return non-proxiable types (e.g., built-in
-                constants like `bool` or `None`) rather than raising a
-                [`NonProxiableTypeError`][proxystore.store.exceptions.NonProxiableTypeError].
+            serializer: As in [`proxy()`][proxystore.store.base.Store.proxy].
+            deserializer: As in
+                [`proxy()`][proxystore.store.base.Store.proxy].
+            populate_target: As in
+                [`proxy()`][proxystore.store.base.Store.proxy].
+            skip_nonproxiable: Return non-proxiable types (e.g., `None`)
+                rather than raising a `NonProxiableTypeError`.
             kwargs: Additional keyword arguments to pass to
                 `Connector.put()`.
 
@@ -898,9 +925,10 @@ class Store(CloseOnExit, Generic[ConnectorT]):
         """
         from proxystore.store.ref import OwnedProxy
 
-        return self._proxy(  # type: ignore[no-any-return]
+        (proxy,) = self._proxy_objects(
             OwnedProxy,
-            obj,
+            [obj],
+            batch=False,
             evict=False,
             lifetime=None,
             serializer=serializer,
@@ -909,6 +937,7 @@ class Store(CloseOnExit, Generic[ConnectorT]):
             skip_nonproxiable=skip_nonproxiable,
             kwargs=kwargs,
         )
+        return proxy  # type: ignore[no-any-return]
 
     def future(
         self,
@@ -971,7 +1000,7 @@ class Store(CloseOnExit, Generic[ConnectorT]):
                 f'Store.future() needs a DeferrableConnector (with new_key() '
                 f'and set()); {type(self.connector).__name__} is not one.',
             )
-        with self._lock:
+        with self._connector_lock:
             key = self.connector.new_key()
         factory: PollingStoreFactory[ConnectorT, T] = PollingStoreFactory(
             key,
@@ -993,11 +1022,27 @@ class Store(CloseOnExit, Generic[ConnectorT]):
         *,
         serializer: SerializerT | None = None,
     ) -> None:
-        """Associate `obj` with a key made by `DeferrableConnector.new_key`."""
+        """Store `obj` under an existing key (package-internal hook).
+
+        Used by `Future.set_result()` (a key from
+        `DeferrableConnector.new_key()`) and by
+        [`update()`][proxystore.store.ref.update] (overwrites the object).
+        The connector must be a `DeferrableConnector`; the local cached copy
+        is dropped.
+
+        Args:
+            key: Key of the object.
+            obj: New object.
+            serializer: Optionally override the store's serializer.
+
+        Raises:
+            TypeError: If the serializer's output is not bytes-like; nothing
+                is written then.
+        """
         data = self._serialize(obj, serializer)
-        with self._lock:
+        with self._connector_lock:
             self.connector.set(key, data)  # type: ignore[attr-defined]
-            self._cache.evict(key)
+            self._uncache(key)
 
 
 def _ms(ns: int) -> float:

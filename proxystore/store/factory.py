@@ -12,6 +12,8 @@ from typing import Generic
 from typing import TypeVar
 from typing import cast
 
+from typing_extensions import Self
+
 from proxystore.factory import Factory
 from proxystore.store.config import StoreConfig
 from proxystore.store.config import _rebuild_store_config
@@ -115,8 +117,23 @@ class StoreFactory(Factory[T], Generic[ConnectorT, T]):
         return options
 
     def _bind(self, store: Store[ConnectorT]) -> None:
-        """Resolve through `store` in this process (it created the proxy)."""
+        """Resolve through `store` in this process (package-internal hook).
+
+        Called by the store that creates the factory, so that its proxies
+        resolve through it even if it is not registered.
+        """
         self._store = store
+
+    def _copy(self, *, evict: bool) -> Self:
+        """Return a copy with another `evict` (package-internal hook).
+
+        The copy has the same type, key and options (a polling factory
+        stays polling) and resolves through the same store.
+        """
+        options = {**self._options(), 'evict': evict}
+        copy = type(self)(self.key, self.store_config, **options)
+        copy._bind(self.get_store())
+        return copy
 
     def get_store(self) -> Store[ConnectorT]:
         """Get the store this factory resolves through.
@@ -128,7 +145,7 @@ class StoreFactory(Factory[T], Generic[ConnectorT, T]):
         registered).
         """
         store = self._store
-        if store is not None and not store._closed:
+        if store is not None and not store.closed:
             return store
         from proxystore.store import get_or_create_store
         from proxystore.store import get_store
@@ -220,9 +237,6 @@ class PollingStoreFactory(StoreFactory[ConnectorT, T]):
         key: Key corresponding to object in store.
         store_config: Store configuration used to reinitialize the store if
             needed.
-        evict: If `True`, evict the object once resolved.
-        deserializer: Optional callable used to deserialize the byte string.
-            If `None`, the store's deserializer is used.
         polling_interval: Initial seconds to sleep between polling the store
             for the object.
         polling_backoff_factor: Multiplicative factor applied to the polling
@@ -231,6 +245,8 @@ class PollingStoreFactory(StoreFactory[ConnectorT, T]):
             stops the backoff factor from growing the interval without
             bound.
         polling_timeout: Optional maximum number of seconds to poll for.
+        options: `evict` and `deserializer`, as for
+            [`StoreFactory`][proxystore.store.factory.StoreFactory].
 
     Raises:
         ValueError: If a polling parameter is not positive.
@@ -241,24 +257,18 @@ class PollingStoreFactory(StoreFactory[ConnectorT, T]):
         key: ConnectorKeyT,
         store_config: StoreConfig,
         *,
-        evict: bool = False,
-        deserializer: DeserializerT | None = None,
         polling_interval: float = 1,
         polling_backoff_factor: float = 1,
         polling_interval_limit: float | None = None,
         polling_timeout: float | None = None,
+        **options: Any,
     ) -> None:
         if polling_interval <= 0 or polling_backoff_factor <= 0:
             raise ValueError(
                 'polling_interval and polling_backoff_factor must be '
                 'positive.',
             )
-        super().__init__(
-            key,
-            store_config,
-            evict=evict,
-            deserializer=deserializer,
-        )
+        super().__init__(key, store_config, **options)
         self.polling_interval = polling_interval
         self.polling_backoff_factor = polling_backoff_factor
         self.polling_interval_limit = polling_interval_limit

@@ -94,10 +94,10 @@ class _TrackedLifetime:
         *keys: ConnectorKeyT,
         store: Store[Any] | None = None,
     ) -> None:
-        """Associate keys with this lifetime.
+        """Evict the objects of these keys when the lifetime ends.
 
         Args:
-            keys: Keys of objects to evict when the lifetime ends.
+            keys: Keys of objects in `store`.
             store: Store the keys belong to. Defaults to the lifetime's
                 store.
 
@@ -152,7 +152,7 @@ class _TrackedLifetime:
             tracked, self._keys = self._keys, {}
         stores = [store for store, _ in tracked.values()]
         for store, keys in tracked.values():
-            if store._closed:  # Its objects went away with its connector.
+            if store.closed:  # Its objects went away with its connector.
                 continue
             for key in keys:
                 store.evict(key)

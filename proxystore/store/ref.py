@@ -270,22 +270,13 @@ def _describe_borrows(state: _OwnerState) -> str:
     return f'{state.shared} shared borrow(s) (RefProxy) exist'
 
 
-def _copy_factory(factory: StoreFactory[Any, T]) -> StoreFactory[Any, T]:
-    # A fresh factory of the same kind (e.g., a polling one stays polling)
-    # that never evicts: ownership decides when to evict. It resolves
-    # through the same store as the original.
-    options = {**factory._options(), 'evict': False}
-    copy = type(factory)(factory.key, factory.store_config, **options)
-    copy._bind(factory.get_store())
-    return copy
-
-
 def _new_ref(
     kind: type[_RefProxyBase[T]],
     proxy: Proxy[T],
     populate_target: bool,
 ) -> Any:
-    factory = _copy_factory(get_store_factory(proxy))
+    # Ownership, not the first resolve, decides when to evict.
+    factory = get_store_factory(proxy)._copy(evict=False)
     if populate_target and is_resolved(proxy):
         return kind(factory, cache_defaults=True, target=extract(proxy))
     return kind(factory)
@@ -563,9 +554,7 @@ def _release(state: _BorrowState) -> None:
         # The borrower may have written a new value back: drop the stale
         # local copies so the owner re-fetches on next use.
         factory = owner_state.factory
-        store = factory.get_store()
-        with store._lock:
-            store._cache.evict(factory.key)
+        factory.get_store()._uncache(factory.key)
         _unresolve(owner)
 
 

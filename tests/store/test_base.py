@@ -4,10 +4,8 @@ import pathlib
 import pickle
 import threading
 from collections.abc import Iterator
-from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
-from typing import NamedTuple
 
 import numpy as np
 import pytest
@@ -29,52 +27,11 @@ from proxystore.store.exceptions import NonProxiableTypeError
 from proxystore.store.factory import StoreFactory
 from proxystore.store.lifetimes import ContextLifetime
 from proxystore.store.utils import get_key
+from tests.store._connectors import DictConnector
+from tests.store._connectors import GatedConnector
+from tests.store._threads import run_in_threads
 
 NON_PROXIABLE = [None, True, False, NotImplemented, Ellipsis]
-
-
-class DictKey(NamedTuple):
-    """Key of the minimal connector below."""
-
-    name: str
-
-
-class DictConnector:
-    """A real, minimal connector without deferred `set` support."""
-
-    def __init__(self) -> None:
-        self.data: dict[DictKey, bytes] = {}
-        self.closed = False
-
-    def close(self) -> None:
-        self.closed = True
-
-    def config(self) -> dict[str, Any]:
-        return {}
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> DictConnector:
-        return cls()
-
-    def evict(self, key: DictKey) -> None:
-        self.data.pop(key, None)
-
-    def exists(self, key: DictKey) -> bool:
-        return key in self.data
-
-    def get(self, key: DictKey) -> bytes | None:
-        return self.data.get(key)
-
-    def get_batch(self, keys: Sequence[DictKey]) -> list[bytes | None]:
-        return [self.get(key) for key in keys]
-
-    def put(self, obj: Any) -> DictKey:
-        key = DictKey(str(len(self.data)))
-        self.data[key] = bytes(obj)
-        return key
-
-    def put_batch(self, objs: Sequence[Any]) -> list[DictKey]:
-        return [self.put(obj) for obj in objs]
 
 
 def json_like_serializer(obj: list[int]) -> bytes:
@@ -243,6 +200,10 @@ def test_serializer_must_return_bytes(store: Store[Any], output: Any) -> None:
         store.put_batch(['x', 'y'], serializer=lambda obj: output)
     with pytest.raises(TypeError, match='bytes'):
         store.proxy('x', serializer=lambda obj: output)
+    with pytest.raises(TypeError, match='bytes'):
+        store.proxy_batch(['x', 'y'], serializer=lambda obj: output)
+    with pytest.raises(TypeError, match='bytes'):
+        store.owned_proxy('x', serializer=lambda obj: output)
     assert stored_count(store) == before
     assert store.get(kept) == 'kept'
 
@@ -465,30 +426,20 @@ def test_close(tmp_path: pathlib.Path, store_name: str) -> None:
 
 
 def test_thread_safety(store: Store[Any]) -> None:
-    errors: list[BaseException] = []
-
     def work(thread: int) -> None:
-        try:
-            for i in range(40):
-                value = [thread, i]
-                key = store.put(value)
-                assert store.get(key) == value
-                proxy = store.proxy(value, populate_target=i % 2 == 0)
-                assert proxy == value
-                batch = store.proxy_batch([thread, i])
-                assert list(batch) == [thread, i]
-                assert store.exists(key)
-                store.evict(key)
-                assert not store.exists(key)
-        except BaseException as e:  # pragma: no cover
-            errors.append(e)
+        for i in range(40):
+            value = [thread, i]
+            key = store.put(value)
+            assert store.get(key) == value
+            proxy = store.proxy(value, populate_target=i % 2 == 0)
+            assert proxy == value
+            batch = store.proxy_batch([thread, i])
+            assert list(batch) == [thread, i]
+            assert store.exists(key)
+            store.evict(key)
+            assert not store.exists(key)
 
-    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    run_in_threads(work, 8)
 
 
 def test_proxies_resolve_in_spawned_processes(
@@ -569,3 +520,44 @@ def test_falsy_objects_are_proxiable(store: Store[Any], obj: Any) -> None:
     assert proxy == obj
     lazy = store.proxy(obj, populate_target=False)
     assert lazy == obj
+
+
+def test_cache_hits_do_not_wait_for_slow_connector_calls(
+    store_name: str,
+) -> None:
+    connector = GatedConnector()
+    with Store(store_name, connector) as store:
+        key = store.put([1, 2])
+        other = store.put('other')
+        cached = store.get(key)
+        connector.gated = True
+        writer = threading.Thread(
+            target=store.put,
+            args=(np.zeros(1 << 20),),
+        )
+        writer.start()
+        assert connector.put_waiting.wait(60)
+        hits: list[Any] = []
+        reader = threading.Thread(target=lambda: hits.append(store.get(key)))
+        reader.start()
+        reader.join(timeout=30)
+        hit_while_writing = not reader.is_alive()
+        # Connector calls are still serialized by the store's lock.
+        checker = threading.Thread(target=store.exists, args=(other,))
+        checker.start()
+        checker.join(timeout=0.2)
+        exists_waited = checker.is_alive()
+        connector.gate_open.set()
+        for thread in (writer, reader, checker):
+            thread.join()
+        assert hit_while_writing
+        assert hits[0] is cached
+        assert exists_waited
+        assert store.get(other) == 'other'
+
+
+def test_closed(store_name: str) -> None:
+    store = Store(store_name, LocalConnector())
+    assert not store.closed
+    store.close()
+    assert store.closed

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -35,12 +33,12 @@ from tests.store._ownership_helpers import is_mutably_borrowable
 from tests.store._ownership_helpers import store_becomes_empty
 from tests.store._ownership_helpers import stored_files
 from tests.store._ownership_helpers import wait_until
+from tests.store._scripts import ROOT
+from tests.store._scripts import run_python
 
 distributed = pytest.importorskip('distributed')
 
-EXAMPLE = (
-    Path(__file__).resolve().parents[2] / 'examples' / 'dask_mapreduce.py'
-)
+EXAMPLE = ROOT / 'examples' / 'dask_mapreduce.py'
 
 # --- functions run on the workers -----------------------------------------
 
@@ -142,6 +140,7 @@ def test_proxy_never_sends_values(
 ) -> None:
     executor = make_executor(engine, file_store)
     future = executor.submit(remote_type_names, [1, 2], key='value')
+    assert type(future.result()) is list
     assert future.result() == ['list', 'str']
     assert stored_files(file_store) == []
 
@@ -156,7 +155,9 @@ def test_proxy_type_selects_args_and_results(
     assert type(names) is OwnedProxy
     assert names == ['RefProxy', 'int', 'RefProxy']
     # A result of another type comes back as is.
-    assert executor.submit(remote_square, 3).result() == 9
+    square = executor.submit(remote_square, 3).result()
+    assert type(square) is int
+    assert square == 9
     drop(names)
     assert store_becomes_empty(file_store)
 
@@ -363,14 +364,7 @@ def test_scoped_submit_to_dask(
 
 @pytest.mark.slow
 def test_dask_mapreduce_example_runs() -> None:
-    result = subprocess.run(
-        [sys.executable, str(EXAMPLE)],
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
+    result = run_python(EXAMPLE)
     lines = result.stdout.splitlines()
     assert 'result matches: True' in result.stdout
     assert 'store empty at the end: True' in result.stdout

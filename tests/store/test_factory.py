@@ -15,6 +15,7 @@ from proxystore.proxy import Proxy
 from proxystore.proxy import ProxyResolveError
 from proxystore.proxy import get_factory
 from proxystore.proxy import is_resolved
+from proxystore.serialize import deserialize
 from proxystore.store import Store
 from proxystore.store import get_store
 from proxystore.store import store_registration
@@ -195,17 +196,31 @@ def test_factory_pickle_keeps_options(file_store: Store[Any]) -> None:
     assert 'StoreFactory' in repr(clone)
 
 
-def test_polling_factory_waits_for_key(file_store: Store[Any]) -> None:
-    key = file_store.connector.new_key()
-    factory: PollingStoreFactory[Any, Any] = PollingStoreFactory(
-        key,
-        file_store.config(),
+def unset_key_factory(
+    store: Store[Any],
+    **polling: Any,
+) -> PollingStoreFactory[Any, Any]:
+    """A fast-polling factory of a key reserved in `store` but not set."""
+    return PollingStoreFactory(
+        store.connector.new_key(),
+        store.config(),
         polling_interval=0.001,
+        **polling,
+    )
+
+
+def test_polling_factory_waits_for_key(file_store: Store[Any]) -> None:
+    factory = unset_key_factory(
+        file_store,
         polling_backoff_factor=2,
         polling_interval_limit=0.01,
         polling_timeout=30,
     )
-    setter = threading.Timer(0.05, file_store._set, args=(key, 'late'))
+    setter = threading.Timer(
+        0.05,
+        file_store._set,
+        args=(factory.key, 'late'),
+    )
     setter.start()
     try:
         assert factory.resolve() == 'late'
@@ -214,14 +229,8 @@ def test_polling_factory_waits_for_key(file_store: Store[Any]) -> None:
 
 
 def test_polling_factory_timeout(file_store: Store[Any]) -> None:
-    key = file_store.connector.new_key()
-    factory: PollingStoreFactory[Any, Any] = PollingStoreFactory(
-        key,
-        file_store.config(),
-        polling_interval=0.001,
-        polling_timeout=0.01,
-    )
-    with pytest.raises(TimeoutError, match=re.escape(repr(key))):
+    factory = unset_key_factory(file_store, polling_timeout=0.01)
+    with pytest.raises(TimeoutError, match=re.escape(repr(factory.key))):
         factory.resolve()
 
 
@@ -231,6 +240,8 @@ def test_polling_factory_bad_parameters(file_store: Store[Any]) -> None:
         PollingStoreFactory('key', config, polling_interval=0)
     with pytest.raises(ValueError, match='positive'):
         PollingStoreFactory('key', config, polling_backoff_factor=-1)
+    with pytest.raises(TypeError, match='evcit'):
+        PollingStoreFactory('key', config, evcit=True)
 
 
 def test_polling_factory_pickle(file_store: Store[Any]) -> None:
@@ -241,9 +252,13 @@ def test_polling_factory_pickle(file_store: Store[Any]) -> None:
         polling_backoff_factor=1.5,
         polling_interval_limit=4,
         polling_timeout=9,
+        evict=True,
+        deserializer=deserialize,
     )
     clone = pickle.loads(pickle.dumps(factory))
     assert type(clone) is PollingStoreFactory
+    assert clone.evict
+    assert clone.deserializer is deserialize
     assert clone.polling_interval == 0.5
     assert clone.polling_backoff_factor == 1.5
     assert clone.polling_interval_limit == 4

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import atexit
 import datetime
-import threading
 import time
 from typing import Any
 
@@ -19,6 +18,7 @@ from proxystore.store.lifetimes import Lifetime
 from proxystore.store.lifetimes import StaticLifetime
 from proxystore.store.lifetimes import register_lifetime_atexit
 from proxystore.store.utils import get_key
+from tests.store._threads import run_in_threads
 
 
 def wait_until_done(lifetime: Lifetime) -> None:
@@ -147,7 +147,7 @@ def test_register_lifetime_atexit(store_name: str) -> None:
     try:
         callback()  # What atexit will run.
         assert lifetime.done()
-        assert store._closed
+        assert store.closed
         assert key not in store.connector._store
     finally:
         atexit.unregister(callback)
@@ -156,15 +156,11 @@ def test_register_lifetime_atexit(store_name: str) -> None:
 def test_lifetime_thread_safety(local_store: Store[Any]) -> None:
     lifetime = ContextLifetime(local_store)
 
-    def work() -> None:
+    def work(_: int) -> None:
         for i in range(50):
             local_store.put(i, lifetime=lifetime)
 
-    threads = [threading.Thread(target=work) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_in_threads(work, 4)
     assert len(local_store.connector._store) == 200
     lifetime.close()
     assert len(local_store.connector._store) == 0

@@ -8,6 +8,7 @@ from proxystore.store import Store
 from proxystore.store.metrics import Metrics
 from proxystore.store.metrics import StoreMetrics
 from proxystore.store.metrics import TimeStats
+from proxystore.store.utils import get_key
 
 
 def test_time_stats() -> None:
@@ -122,6 +123,12 @@ def test_batch_metrics() -> None:
         assert metrics is not None
         assert 'store.put_batch' in metrics.times
         assert store.metrics.aggregate_times()['store.put_batch'].count == 1
+        proxies = store.proxy_batch(['c', 'd'])
+        batch = tuple(get_key(proxy) for proxy in proxies)
+        proxy_metrics = store.metrics.get_metrics(batch)
+        assert proxy_metrics is not None
+        assert 'store.proxy_batch' in proxy_metrics.times
+        assert 'store.put_batch' in proxy_metrics.times
 
 
 def test_metrics_disabled() -> None:

@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
-from proxystore.connectors.local import LocalConnector
 from proxystore.factory import SimpleFactory
 from proxystore.proxy import Proxy
 from proxystore.proxy import extract
 from proxystore.proxy import is_resolved
+from proxystore.serialize import deserialize
 from proxystore.store import Store
 from proxystore.store.exceptions import ProxyResolveMissingKeyError
 from proxystore.store.exceptions import ProxyStoreFactoryError
@@ -38,9 +38,13 @@ from proxystore.store.ref import update
 from proxystore.store.scopes import mark_refs_out_of_scope
 from proxystore.store.scopes import submit
 from proxystore.store.utils import get_key
+from proxystore.store.utils import get_store_factory
+from tests.store._connectors import DictConnector
+from tests.store._connectors import EvictFailsConnector
 from tests.store._ownership_helpers import is_mutably_borrowable
 from tests.store._ownership_helpers import stored_files
 from tests.store._ownership_helpers import wait_until
+from tests.store._threads import run_in_threads
 
 # --- functions run in spawned worker processes --------------------------
 
@@ -91,6 +95,60 @@ def remote_owner_rules(owned: Any) -> list[str]:
     except BaseRefProxyError as e:
         errors.append(type(e).__name__)
     return errors
+
+
+def remote_every_error_path(
+    owned: Any,
+    plain: Any,
+) -> list[tuple[str, str]]:
+    """Hit every error path of the rules in the worker that owns `owned`."""
+    outcomes: list[tuple[str, str]] = []
+
+    def attempt(name: str, action: Callable[[], Any]) -> None:
+        try:
+            action()
+        except Exception as e:
+            outcomes.append((name, type(e).__name__))
+        else:  # pragma: no cover
+            outcomes.append((name, 'no error'))
+
+    store = get_store_factory(owned).get_store()
+    same_object = store.proxy_from_key(get_key(owned))
+    shared = borrow(owned)
+    attempt('borrow a borrow', lambda: borrow(shared))
+    attempt('borrow a plain proxy', lambda: borrow(plain))
+    attempt('drop a borrow', lambda: drop(shared))
+    attempt('clone a borrow', lambda: clone(shared))
+    attempt('update a plain proxy', lambda: update(plain))
+    attempt('own without a store', lambda: OwnedProxy(SimpleFactory(1)))
+    attempt('mut_borrow while shared', lambda: mut_borrow(owned))
+    attempt('update through a RefProxy', lambda: update(shared))
+    attempt('update a borrowed owner', lambda: update(owned))
+    attempt('drop a borrowed owner', lambda: drop(owned))
+    attempt('move a borrowed owner', lambda: pickle.dumps(owned))
+    mark_refs_out_of_scope(shared)
+    attempt('send an ended borrow', lambda: pickle.dumps(shared))
+    exclusive = mut_borrow(owned)
+    attempt('borrow while mutably borrowed', lambda: borrow(owned))
+    attempt('clone while mutably borrowed', lambda: clone(owned))
+    attempt('release a borrowed owner', lambda: mark_refs_out_of_scope(owned))
+    mark_refs_out_of_scope(exclusive)
+    attempt('update an ended borrow', lambda: update(exclusive))
+    attempt('into_owned of an owner', lambda: into_owned(owned))
+    attempt('into_owned of an owned object', lambda: into_owned(same_object))
+    attempt('into_owned of a non-proxy', lambda: into_owned([1]))
+    attempt(
+        'into_owned of a foreign proxy',
+        lambda: into_owned(Proxy(SimpleFactory(1))),
+    )
+    attempt('release a plain proxy', lambda: mark_refs_out_of_scope(plain))
+    drop(owned)
+    attempt('drop twice', lambda: drop(owned))
+    attempt('borrow a dropped owner', lambda: borrow(owned))
+    attempt('update a dropped owner', lambda: update(owned))
+    attempt('clone a dropped owner', lambda: clone(owned))
+    attempt('use a dropped owner', lambda: len(owned))
+    return outcomes
 
 
 def remote_wait_and_sum(values: Any, path: str) -> int:
@@ -276,15 +334,11 @@ def test_errors_share_a_base_class() -> None:
 def test_concurrent_borrows_keep_counts(file_store: Store[Any]) -> None:
     owned = file_store.owned_proxy([1])
 
-    def lend_and_release() -> None:
+    def lend_and_release(_: int) -> None:
         for _ in range(200):
             mark_refs_out_of_scope(borrow(owned))
 
-    threads = [threading.Thread(target=lend_and_release) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_in_threads(lend_and_release, 4)
     assert mut_borrow(owned) == [1]
 
 
@@ -447,56 +501,43 @@ def test_update_bad_serializer_loses_nothing(file_store: Store[Any]) -> None:
     assert file_store.get(get_key(owned)) == [1, 2]
 
 
-class PutOnlyConnector:
-    """A connector that cannot overwrite keys (no `new_key`/`set`)."""
+def test_update_racing_a_get_leaves_no_stale_copy(
+    file_store: Store[Any],
+) -> None:
+    owned = file_store.owned_proxy([1])
+    key = get_key(owned)
+    fetched, release = threading.Event(), threading.Event()
 
-    def __init__(self) -> None:
-        self._inner = LocalConnector()
+    def slow_deserialize(data: bytes) -> Any:
+        fetched.set()
+        release.wait(60)
+        return deserialize(data)
 
-    def close(self) -> None:
-        self._inner.close()
-
-    def config(self) -> dict[str, Any]:
-        return {}
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> PutOnlyConnector:
-        return cls()
-
-    def evict(self, key: Any) -> None:
-        self._inner.evict(key)
-
-    def exists(self, key: Any) -> bool:
-        return self._inner.exists(key)
-
-    def get(self, key: Any) -> Any:
-        return self._inner.get(key)
-
-    def get_batch(self, keys: Any) -> Any:
-        return self._inner.get_batch(keys)
-
-    def put(self, obj: Any) -> Any:
-        return self._inner.put(obj)
-
-    def put_batch(self, objs: Any) -> Any:
-        return self._inner.put_batch(objs)
+    read: list[Any] = []
+    reader = threading.Thread(
+        target=lambda: read.append(
+            file_store.get(key, deserializer=slow_deserialize),
+        ),
+    )
+    reader.start()
+    assert fetched.wait(60)  # The reader holds the old bytes.
+    owned.append(2)
+    update(owned)
+    release.set()
+    reader.join()
+    assert read == [[1]]
+    # What the reader fetched before the update was not cached.
+    assert file_store.get(key) == [1, 2]
 
 
 def test_update_needs_deferrable_connector(store_name: str) -> None:
-    with Store(store_name, PutOnlyConnector()) as store:
+    with Store(store_name, DictConnector()) as store:
         owned = store.owned_proxy([1])
         owned.append(2)
         with pytest.raises(NotImplementedError, match='DeferrableConnector'):
             update(owned)
         store._cache.clear()
         assert store.get(get_key(owned)) == [1]
-
-
-class EvictFailsConnector(PutOnlyConnector):
-    """A connector whose medium refuses deletions."""
-
-    def evict(self, key: Any) -> None:
-        raise OSError('read-only medium')
 
 
 def test_collection_failure_is_logged(
@@ -701,3 +742,52 @@ def test_owner_collected_while_remote_borrow_runs(
     assert future.result() == 45
     assert wait_until(lambda: not file_store.exists(key))
     assert stored_files(file_store) == []
+
+
+def test_every_error_path_in_a_worker(
+    file_store: Store[Any],
+    spawn_pool: ProcessPoolExecutor,
+) -> None:
+    owned = file_store.owned_proxy([1, 2, 3])
+    plain = file_store.proxy('plain')
+    bystander = file_store.owned_proxy({'kept': True})
+    key = get_key(owned)
+    outcomes = spawn_pool.submit(remote_every_error_path, owned, plain)
+    assert outcomes.result() == [
+        ('borrow a borrow', 'ReferenceNotOwnedError'),
+        ('borrow a plain proxy', 'ReferenceNotOwnedError'),
+        ('drop a borrow', 'ReferenceNotOwnedError'),
+        ('clone a borrow', 'ReferenceNotOwnedError'),
+        ('update a plain proxy', 'ReferenceNotOwnedError'),
+        ('own without a store', 'ProxyStoreFactoryError'),
+        ('mut_borrow while shared', 'MutableBorrowError'),
+        ('update through a RefProxy', 'MutableBorrowError'),
+        ('update a borrowed owner', 'MutableBorrowError'),
+        ('drop a borrowed owner', 'ReferenceBorrowedError'),
+        ('move a borrowed owner', 'ReferenceBorrowedError'),
+        ('send an ended borrow', 'ReferenceInvalidError'),
+        ('borrow while mutably borrowed', 'MutableBorrowError'),
+        ('clone while mutably borrowed', 'MutableBorrowError'),
+        ('release a borrowed owner', 'ReferenceBorrowedError'),
+        ('update an ended borrow', 'ReferenceInvalidError'),
+        ('into_owned of an owner', 'ValueError'),
+        ('into_owned of an owned object', 'ValueError'),
+        ('into_owned of a non-proxy', 'TypeError'),
+        ('into_owned of a foreign proxy', 'ProxyStoreFactoryError'),
+        ('release a plain proxy', 'TypeError'),
+        ('drop twice', 'ReferenceInvalidError'),
+        ('borrow a dropped owner', 'ReferenceInvalidError'),
+        ('update a dropped owner', 'ReferenceInvalidError'),
+        ('clone a dropped owner', 'ReferenceInvalidError'),
+        ('use a dropped owner', 'ProxyResolveMissingKeyError'),
+    ]
+    # The owner moved to the worker, which dropped it at the end.
+    with pytest.raises(ReferenceInvalidError, match='moved'):
+        borrow(owned)
+    assert not file_store.exists(key)
+    # No failed attempt touched anything else.
+    assert plain == 'plain'
+    assert bystander == {'kept': True}
+    assert sorted(stored_files(file_store)) == sorted(
+        [get_key(plain).filename, get_key(bystander).filename],
+    )

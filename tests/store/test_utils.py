@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+import collections.abc
+import typing
 from typing import Any
+from typing import TypeVar
 
 import pytest
 
+from proxystore.connectors.local import LocalConnector
 from proxystore.factory import SimpleFactory
 from proxystore.proxy import Proxy
 from proxystore.proxy import is_resolved
@@ -13,6 +17,10 @@ from proxystore.store.exceptions import ProxyStoreFactoryError
 from proxystore.store.exceptions import StoreError
 from proxystore.store.exceptions import StoreExistsError
 from proxystore.store.factory import StoreFactory
+from proxystore.store.types import ConnectorKeyT
+from proxystore.store.types import ConnectorT
+from proxystore.store.types import DeserializerT
+from proxystore.store.types import SerializerT
 from proxystore.store.utils import get_key
 from proxystore.store.utils import get_store_factory
 
@@ -35,3 +43,17 @@ def test_exception_hierarchy() -> None:
     assert issubclass(ProxyStoreFactoryError, StoreError)
     assert issubclass(NonProxiableTypeError, StoreError)
     assert issubclass(NonProxiableTypeError, TypeError)
+
+
+def test_types() -> None:
+    assert isinstance(ConnectorT, TypeVar)
+    assert ConnectorT.__bound__ is not None
+    assert 'Connector' in str(ConnectorT.__bound__)
+    assert ConnectorKeyT is Any
+    for alias in (SerializerT, DeserializerT):
+        assert typing.get_origin(alias) is collections.abc.Callable
+    assert typing.get_args(SerializerT)[0] == [Any]
+    assert typing.get_args(DeserializerT)[0] == [bytes]
+    # A store is generic in its connector type.
+    with Store[LocalConnector]('typed', LocalConnector()) as store:
+        assert store.get(store.put('value')) == 'value'
