@@ -154,12 +154,17 @@ def _same_process_rows(repeat: int) -> list[Row]:
 # Cross-process handoff -----------------------------------------------------
 
 
-def _producer(config: dict[str, Any], pipe: Connection) -> None:
-    store = Store(
+def _handoff_store(config: dict[str, Any]) -> Store[Any]:
+    """The uncached store each side of the handoff uses."""
+    return Store(
         'bench-shm-handoff',
         SharedMemoryConnector.from_config(config),
         cache_size=0,
     )
+
+
+def _producer(config: dict[str, Any], pipe: Connection) -> None:
+    store = _handoff_store(config)
     array = _array()
     while pipe.recv():
         seconds, key = _timed(lambda: store.put(array))
@@ -167,11 +172,7 @@ def _producer(config: dict[str, Any], pipe: Connection) -> None:
 
 
 def _consumer(config: dict[str, Any], pipe: Connection) -> None:
-    store = Store(
-        'bench-shm-handoff',
-        SharedMemoryConnector.from_config(config),
-        cache_size=0,
-    )
+    store = _handoff_store(config)
     own = _array()
     while True:
         key = pipe.recv()

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import re
 import threading
 import uuid
 from collections.abc import Callable
@@ -90,6 +91,29 @@ class RedisKey(NamedTuple):
     """
 
     redis_key: str
+
+
+_KEY_PATTERN = re.compile(
+    r'[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}',
+)
+
+
+def _redis_name(key: RedisKey) -> str:
+    """The Redis key of `key`, if it is one `new_key()` could have made.
+
+    Object keys are UUIDs, so a key can never name (and `evict` never
+    delete) other data on the server.
+
+    Raises:
+        ValueError: If `key` is not a `RedisKey` holding a UUID.
+    """
+    name = getattr(key, 'redis_key', None)
+    if not isinstance(name, str) or not _KEY_PATTERN.fullmatch(name):
+        raise ValueError(
+            f'Invalid RedisKey redis_key {name!r}: expected a lowercase '
+            'UUID as made by RedisConnector.new_key().',
+        )
+    return name
 
 
 class RedisConnectorError(redis.exceptions.RedisError):
@@ -235,13 +259,19 @@ class RedisConnector(CloseOnExit):
 
     Batch operations use one round trip. Objects larger than the server's
     bulk-string limit are stored in chunks and reassembled on `get`.
+    Object keys are UUIDs: every operation given a `RedisKey` holding
+    anything else raises `ValueError`, so no key reaches other data on the
+    server.
 
     Args:
         hostname: Hostname or IP address of the Redis server.
         port: Port of the Redis server.
         clear: Remove every object *this connector* stored (and did not
             evict) when it is closed. Other data on the server, including
-            objects stored by other connectors, is never touched.
+            objects stored by other connectors, is never touched. Only a
+            clearing connector remembers the keys it stored, so a
+            long-running producer with `clear=False` uses no memory per
+            object.
         kwargs: Extra keyword arguments for
             [`redis.Redis`][redis.Redis], e.g. `password`, `username`,
             `db`, `ssl`, `socket_timeout`. They are part of `config()`, so
@@ -311,7 +341,9 @@ class RedisConnector(CloseOnExit):
 
         Args:
             clear: Remove the objects this connector stored. Overrides the
-                `clear` given at construction.
+                `clear` given at construction; `False` keeps the objects
+                of a clearing connector, while `True` on a connector made
+                with `clear=False` removes nothing (it kept no keys).
         """
         if self.clear if clear is None else clear:
             with self._lock:
@@ -336,12 +368,13 @@ class RedisConnector(CloseOnExit):
 
     def evict(self, key: RedisKey) -> None:
         """Evict the object associated with the key (no-op if missing)."""
-        self._delete([key.redis_key])
+        self._delete([_redis_name(key)])
 
     def exists(self, key: RedisKey) -> bool:
         """Check whether an object is associated with the key."""
+        name = _redis_name(key)
         with self._errors(f'check {key}'):
-            return bool(self._redis.exists(key.redis_key))
+            return bool(self._redis.exists(name))
 
     def get(self, key: RedisKey) -> bytes | None:
         """Get the serialized object associated with the key.
@@ -363,7 +396,9 @@ class RedisConnector(CloseOnExit):
         """
         if not keys:
             return []
-        names = [name for key in keys for name in _object_keys(key.redis_key)]
+        names = [
+            name for key in keys for name in _object_keys(_redis_name(key))
+        ]
         with self._errors(f'get {len(keys)} object(s)'):
             # A chunked object's list reads as None in MGET; its count
             # string tells it apart from a missing object.
@@ -441,9 +476,10 @@ class RedisConnector(CloseOnExit):
     def _write(self, keys: list[RedisKey], payloads: list[_Payload]) -> None:
         if not keys:
             return
-        names = [key.redis_key for key in keys]
-        with self._lock:
-            self._created.update(names)
+        names = [_redis_name(key) for key in keys]
+        if self.clear:
+            with self._lock:
+                self._created.update(names)
         with self._errors(f'put {len(keys)} object(s)'):
             chunk_size = self._chunk_size_for(payloads)
             small: dict[str, _Payload] = {}

@@ -30,22 +30,19 @@ objects live until they are evicted or their namespace is cleared.
 from __future__ import annotations
 
 import ctypes
-import errno
 import mmap
 import os
 import re
-import stat
 import tempfile
-from collections.abc import Sequence
 from typing import Any
 from typing import NamedTuple
 
 from typing_extensions import Buffer
 
-from proxystore.connectors.protocols import BufferList
+from proxystore.connectors._directory import DirectoryConnector
+from proxystore.connectors._directory import random_name
+from proxystore.connectors._directory import read_into
 from proxystore.serialize.buffers import LARGE_BUFFER
-from proxystore.serialize.buffers import byte_views
-from proxystore.utils.closing import CloseOnExit
 
 __all__ = ['SharedMemoryConnector', 'SharedMemoryKey']
 
@@ -60,14 +57,12 @@ _NAME = re.compile(
     re.escape(SEGMENT_PREFIX) + r'(?P<namespace>[A-Za-z0-9_]{1,64})'
     r'-[0-9a-f]{32}',
 )
-_ID_BYTES = 16
 _TEMP_SUFFIX = '.tmp'
-_NO_ROOM = (errno.ENOSPC, errno.EFBIG)
 _MAP_FIXED = getattr(mmap, 'MAP_FIXED', 0x10)  # Python < 3.12 lacks it
-_MODE = 0o600
-_READ_FLAGS = os.O_RDONLY | getattr(os, 'O_NOFOLLOW', 0) | os.O_NONBLOCK
-_WRITE_FLAGS = (
-    os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, 'O_NOFOLLOW', 0)
+_NO_ROOM_HINT = (
+    'Shared memory is limited by the size of that file system (in Docker, '
+    'raise it with --shm-size); evict objects or close connectors with '
+    'clear=True to free it.'
 )
 
 
@@ -98,28 +93,6 @@ def _check_namespace(namespace: object) -> str:
             'ASCII letters, digits or underscores.',
         )
     return namespace
-
-
-def _random_id() -> str:
-    return os.urandom(_ID_BYTES).hex()
-
-
-def _is_own_file(st: os.stat_result) -> bool:
-    """A regular file of this user: never read or remove anything else."""
-    return stat.S_ISREG(st.st_mode) and st.st_uid == os.geteuid()
-
-
-def _remove(path: str) -> None:
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
-
-
-def _write_all(fd: int, views: list[memoryview]) -> None:
-    for view in views:
-        while view:
-            view = view[os.write(fd, view) :]
 
 
 def _load_mmap() -> Any:
@@ -171,24 +144,17 @@ def _read_segment(fd: int, size: int) -> bytearray | memoryview:
     """Map a large segment copy-on-write, or read a small one."""
     if size >= LARGE_BUFFER:
         return _map_private(fd, size)
-    data = bytearray(size)
-    view = memoryview(data)
-    filled = 0
-    while filled < size:
-        n = os.readv(fd, [view[filled:]])
-        if n == 0:  # pragma: no cover (published segments never shrink)
-            raise OSError(f'Shared-memory segment shrank ({filled}/{size}).')
-        filled += n
-    return data
+    return read_into(fd, bytearray(size))
 
 
-class SharedMemoryConnector(CloseOnExit):
+class SharedMemoryConnector(DirectoryConnector[SharedMemoryKey]):
     """Connector to shared memory on the local host.
 
     Objects are shared-memory segments in `shm_dir`, named after the
     connector's namespace. Connectors with the same namespace and
     `shm_dir` (e.g., rebuilt in another process with `from_config()`)
-    share their objects; keys of another namespace are rejected.
+    share their objects; keys of another namespace are rejected, and
+    files of other users are never read or removed.
 
     Example:
         ```python
@@ -216,9 +182,6 @@ class SharedMemoryConnector(CloseOnExit):
         ValueError: If `namespace` is invalid.
     """
 
-    accepts_buffer_lists = True
-    """`put`/`set` also take a list of buffers, written back to back."""
-
     def __init__(
         self,
         namespace: str | None = None,
@@ -227,15 +190,18 @@ class SharedMemoryConnector(CloseOnExit):
         shm_dir: str | None = None,
     ) -> None:
         self.namespace = _check_namespace(
-            _random_id()[:16] if namespace is None else namespace,
+            random_name()[:16] if namespace is None else namespace,
+        )
+        super().__init__(
+            default_shm_dir() if shm_dir is None else shm_dir,
+            buffering=0,
+            file_mode=0o600,
+            own_files_only=True,
+            no_room_hint=_NO_ROOM_HINT,
         )
         self.clear = clear
-        self.shm_dir = os.path.abspath(
-            default_shm_dir() if shm_dir is None else shm_dir,
-        )
-        self._prefix = os.path.join(self.shm_dir, '')
+        self.shm_dir = self._directory
         self._name_prefix = f'{SEGMENT_PREFIX}{self.namespace}-'
-        os.makedirs(self.shm_dir, exist_ok=True)
 
     def __repr__(self) -> str:
         return (
@@ -265,6 +231,13 @@ class SharedMemoryConnector(CloseOnExit):
             )
         return self._prefix + match[0]
 
+    def _temp_path(self) -> str:
+        name = f'.{self._name_prefix}{random_name()}{_TEMP_SUFFIX}'
+        return self._prefix + name
+
+    def _read(self, fd: int, size: int) -> bytearray | memoryview:
+        return _read_segment(fd, size)
+
     def _owned_names(self) -> list[str]:
         """Names of this namespace's segments, published or in progress."""
         names = []
@@ -276,13 +249,6 @@ class SharedMemoryConnector(CloseOnExit):
             if match is not None and match['namespace'] == self.namespace:
                 names.append(entry.name)
         return names
-
-    def _unlink_if_own(self, path: str) -> None:
-        try:
-            if _is_own_file(os.lstat(path)):
-                os.unlink(path)
-        except FileNotFoundError:
-            pass
 
     def close(self, clear: bool | None = None) -> None:
         """Close the connector and clean up.
@@ -304,7 +270,7 @@ class SharedMemoryConnector(CloseOnExit):
         except FileNotFoundError:
             return
         for name in names:
-            self._unlink_if_own(self._prefix + name)
+            self._remove(self._prefix + name)
 
     def config(self) -> dict[str, Any]:
         """Get the configuration needed to rebuild this connector."""
@@ -314,149 +280,6 @@ class SharedMemoryConnector(CloseOnExit):
             'shm_dir': self.shm_dir,
         }
 
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> SharedMemoryConnector:
-        """Create a new connector instance from a configuration.
-
-        Args:
-            config: Configuration returned by `config()`.
-        """
-        return cls(**config)
-
-    def evict(self, key: SharedMemoryKey) -> None:
-        """Evict the object associated with the key (no-op if missing).
-
-        Views of the object returned by `get()` stay valid.
-        """
-        self._unlink_if_own(self._path(key))
-
-    def exists(self, key: SharedMemoryKey) -> bool:
-        """Check if an object associated with the key exists."""
-        try:
-            return _is_own_file(os.lstat(self._path(key)))
-        except FileNotFoundError:
-            return False
-
-    def get(self, key: SharedMemoryKey) -> bytearray | memoryview | None:
-        """Get the serialized object associated with the key.
-
-        Returns:
-            `None` if the object does not exist; for objects of 1 MiB and
-            more a writable copy-on-write `memoryview` of the segment (no
-            copy, and it stays valid after the object is evicted); else a
-            `bytearray`. Either is owned by the caller: writing to it never
-            changes the stored object.
-        """
-        path = self._path(key)
-        try:
-            fd = os.open(path, _READ_FLAGS)
-        except FileNotFoundError:
-            return None
-        except OSError as e:
-            if e.errno == errno.ELOOP:  # a symlink is not one of ours
-                return None
-            raise
-        try:
-            st = os.fstat(fd)
-            if not _is_own_file(st):
-                return None
-            return _read_segment(fd, st.st_size)
-        finally:
-            os.close(fd)
-
-    def get_batch(
-        self,
-        keys: Sequence[SharedMemoryKey],
-    ) -> list[bytearray | memoryview | None]:
-        """Get serialized objects in the order of `keys` (`None` if absent)."""
-        return [self.get(key) for key in keys]
-
     def new_key(self, obj: Buffer | None = None) -> SharedMemoryKey:
         """Create a new key; `obj` is ignored by this implementation."""
-        return SharedMemoryKey(self._name_prefix + _random_id())
-
-    def put(self, obj: Buffer | BufferList) -> SharedMemoryKey:
-        """Put a serialized object in shared memory and return its key.
-
-        Args:
-            obj: A bytes-like object, or a list of them stored as their
-                concatenation (written without joining them first).
-
-        Raises:
-            TypeError: If `obj` is not bytes-like.
-            OSError: If the shared-memory file system is full.
-        """
-        key = self.new_key()
-        self.set(key, obj)
-        return key
-
-    def put_batch(
-        self,
-        objs: Sequence[Buffer | BufferList],
-    ) -> list[SharedMemoryKey]:
-        """Put serialized objects; keys keep the order of `objs`.
-
-        Either every object is stored or none is: all inputs are checked
-        before anything is written, and objects already written are
-        removed if a later write fails.
-
-        Raises:
-            TypeError: If an object is not bytes-like.
-            OSError: If the shared-memory file system is full.
-        """
-        all_views = [byte_views(obj) for obj in objs]
-        keys: list[SharedMemoryKey] = []
-        try:
-            for views in all_views:
-                key = self.new_key()
-                self._write(self._path(key), views)
-                keys.append(key)
-        except BaseException:
-            for key in keys:
-                self.evict(key)
-            raise
-        return keys
-
-    def set(self, key: SharedMemoryKey, obj: Buffer | BufferList) -> None:
-        """Write `obj` to the segment `key` names, atomically.
-
-        The bytes go to a hidden temporary segment that is renamed to the
-        key's name once complete, so the key never refers to a partial
-        object. If the write fails, nothing is left behind.
-
-        Args:
-            key: Key from `new_key()`.
-            obj: A bytes-like object, or a list of them stored as their
-                concatenation.
-
-        Raises:
-            TypeError: If `obj` is not bytes-like.
-            ValueError: If `key` is not a key of this namespace.
-            OSError: If the shared-memory file system is full.
-        """
-        self._write(self._path(key), byte_views(obj))
-
-    def _write(self, path: str, views: list[memoryview]) -> None:
-        """Write `views` back to back to a temporary segment, then publish."""
-        temp = f'{self._prefix}.{self._name_prefix}{_random_id()}'
-        temp += _TEMP_SUFFIX
-        try:
-            fd = os.open(temp, _WRITE_FLAGS, _MODE)
-            try:
-                _write_all(fd, views)
-            finally:
-                os.close(fd)
-            os.replace(temp, path)
-        except BaseException as e:
-            _remove(temp)
-            if isinstance(e, OSError) and e.errno in _NO_ROOM:
-                nbytes = sum(view.nbytes for view in views)
-                raise OSError(
-                    e.errno,
-                    f'No room for an object of {nbytes} bytes in '
-                    f'{self.shm_dir} ({e.strerror}). Shared memory is '
-                    'limited by the size of that file system (in Docker, '
-                    'raise it with --shm-size); evict objects or close '
-                    'connectors with clear=True to free it.',
-                ) from e
-            raise
+        return SharedMemoryKey(self._name_prefix + random_name())

@@ -23,9 +23,9 @@ from proxystore.connectors.multi import Policy
 from proxystore.connectors.redis import RedisConnector
 from proxystore.connectors.redis import RedisConnectorError
 from proxystore.utils.environment import hostname
+from tests.fixtures.ports import free_port
 from tests.fixtures.redis import RedisServer
 from tests.fixtures.redis import calls_during
-from tests.fixtures.redis import free_port
 
 SPAWN = multiprocessing.get_context('spawn')
 NOT_THIS_HOST = 'not-' + re.escape(hostname())
@@ -160,6 +160,29 @@ def test_routes_by_priority_then_size(children: dict[str, Any]) -> None:
     # Each object really lives in the chosen child.
     assert children['file'].get(keys[1].connector_key) == medium
     assert children['redis'].get(keys[2].connector_key) == large
+
+
+def test_priority_beats_listing_order(children: dict[str, Any]) -> None:
+    multi = MultiConnector(
+        {
+            'low': (children['local'], Policy(priority=-5)),
+            'middle': (children['file'], Policy(priority=0)),
+            'high': (children['redis'], Policy(priority=7)),
+        },
+    )
+    key = multi.put(b'data')
+    assert key.connector_name == 'high'
+    assert children['redis'].get(key.connector_key) == b'data'
+    assert multi.new_key().connector_name == 'high'
+    # Once the highest cannot take an object, the next one does.
+    multi = MultiConnector(
+        {
+            'low': (children['local'], Policy(priority=-5)),
+            'middle': (children['file'], Policy(priority=0)),
+            'high': (children['redis'], Policy(priority=7, max_size_bytes=2)),
+        },
+    )
+    assert multi.put(b'data').connector_name == 'middle'
 
 
 def test_ties_go_to_the_first_listed(children: dict[str, Any]) -> None:
@@ -297,23 +320,6 @@ def test_unknown_connector_name(children: dict[str, Any]) -> None:
 
 def test_child_failure_surfaces_and_loses_nothing(
     children: dict[str, Any],
-) -> None:
-    broken = RedisConnector('127.0.0.1', free_port())
-    multi = MultiConnector(
-        {
-            'local': (children['local'], Policy(max_size_bytes=5)),
-            'broken': (broken, Policy(priority=-1)),
-        },
-    )
-    kept = multi.put(b'kept')
-    with pytest.raises(RedisConnectorError, match='unreachable'):
-        multi.put(b'routed to the unreachable server')
-    assert multi.get(kept) == b'kept'
-    multi.close()
-
-
-def test_failed_batch_leaves_no_objects_behind(
-    children: dict[str, Any],
     tmp_path: pathlib.Path,
 ) -> None:
     broken = RedisConnector('127.0.0.1', free_port())
@@ -325,13 +331,15 @@ def test_failed_batch_leaves_no_objects_behind(
     )
     kept = multi.put(b'kept')
     with pytest.raises(RedisConnectorError, match='unreachable'):
+        multi.put(b'routed to the unreachable server')
+    with pytest.raises(RedisConnectorError, match='unreachable'):
         multi.put_batch([b'small', b'for the unreachable server', b'tiny'])
-    # The objects already stored in the file child were rolled back.
+    # The batch's objects already stored in the file child were rolled back.
     assert [p.name for p in (tmp_path / 'file').iterdir()] == [
         kept.connector_key.filename,
     ]
     assert multi.get(kept) == b'kept'
-    broken.close()
+    multi.close()
 
 
 def test_close_closes_children(
@@ -472,16 +480,41 @@ def child_get_all(config: dict[str, Any], keys: list[MultiKey]) -> list[Any]:
     return [None if r is None else bytes(r) for r in connector.get_batch(keys)]
 
 
+def child_use_dormant(config: dict[str, Any], key: MultiKey) -> str:
+    connector = MultiConnector.from_config(config)
+    assert connector.config() == config
+    try:
+        connector.get(key)
+    except MultiConnectorError as e:
+        return str(e)
+    return 'no error'
+
+
 def test_router_rebuilt_in_spawned_process(
     multi_connector: MultiConnector,
+    tmp_path: pathlib.Path,
 ) -> None:
     big = np.random.default_rng(0).bytes(2 * 1024 * 1024 + 1)
     keys = multi_connector.put_batch([b'small', big])
     assert [key.connector_name for key in keys] == ['file', 'redis']
     config = multi_connector.config()
+    # A child for other hosts travels with the router and stays dormant.
+    far = tmp_path / 'far'
+    config['connectors']['far'] = {
+        'kind': 'file',
+        'options': {'store_dir': str(far)},
+        'policy': Policy(priority=9, host_pattern=NOT_THIS_HOST).as_dict(),
+    }
     with ProcessPoolExecutor(1, mp_context=SPAWN) as pool:
         results = pool.submit(child_get_all, config, keys).result()
+        message = pool.submit(
+            child_use_dormant,
+            config,
+            MultiKey('far', ('some-file',)),
+        ).result()
     assert results == [b'small', big]
+    assert "'far' is dormant" in message
+    assert not far.exists()
 
 
 def child_describe(proxy: Any) -> tuple[bool, int]:

@@ -8,12 +8,8 @@ reconfigure a server start a private one.
 from __future__ import annotations
 
 import multiprocessing
-import os
 import pathlib
-import re
 import socket
-import subprocess
-import sys
 import threading
 import tracemalloc
 import uuid
@@ -29,9 +25,13 @@ from proxystore.connectors.redis import MIN_BULK_LIMIT
 from proxystore.connectors.redis import RedisConnector
 from proxystore.connectors.redis import RedisConnectorError
 from proxystore.connectors.redis import RedisKey
+from tests.connectors.helpers import doc_examples
+from tests.connectors.helpers import key_operations
+from tests.connectors.helpers import kill_mid_write
+from tests.connectors.helpers import run_example
+from tests.fixtures.ports import free_port
 from tests.fixtures.redis import RedisServer
 from tests.fixtures.redis import calls_during
-from tests.fixtures.redis import free_port
 from tests.fixtures.redis import redis_server_in_tmpdir
 
 SPAWN = multiprocessing.get_context('spawn')
@@ -80,6 +80,35 @@ def test_put_accepts_any_bytes_like(
     assert redis_connector.get(key) == expected
 
 
+BAD_REDIS_KEYS = [
+    'foreign',
+    '',
+    '*',
+    'users:1',
+    str(uuid.uuid4()).upper(),
+    f'{uuid.uuid4()}::chunks',
+    f'{uuid.uuid4()} ',
+]
+
+
+@pytest.mark.parametrize('name', BAD_REDIS_KEYS)
+def test_key_outside_namespace_rejected_and_nothing_touched(
+    redis_connector: RedisConnector,
+    redis_client: redis.Redis,
+    name: str,
+) -> None:
+    redis_client.set(name, b'not ours')
+    kept = redis_connector.put(b'kept')
+    for operation in key_operations(redis_connector, RedisKey(name)):
+        with pytest.raises(ValueError, match='Invalid RedisKey'):
+            operation()
+    assert redis_client.get(name) == b'not ours'
+    assert redis_connector.get(kept) == b'kept'
+    with pytest.raises(ValueError, match='Invalid RedisKey'):
+        redis_connector.exists(RedisKey(42))  # type: ignore[arg-type]
+    redis_client.delete(name)
+
+
 def test_put_rejects_non_bytes_and_stores_nothing(
     redis_connector: RedisConnector,
     redis_client: redis.Redis,
@@ -101,7 +130,7 @@ def test_non_contiguous_buffer_is_stored_in_order(
 
 
 def test_get_missing_and_evicted(redis_connector: RedisConnector) -> None:
-    assert redis_connector.get(RedisKey('never-stored')) is None
+    assert redis_connector.get(redis_connector.new_key()) is None
     key = redis_connector.put(b'value')
     assert redis_connector.exists(key)
     redis_connector.evict(key)
@@ -174,7 +203,7 @@ def test_put_sends_large_buffers_without_copying(
     assert peak_bytes(lambda: redis_client.set(name, value)) > MIB // 2
     redis_client.delete(name)
 
-    redis_connector.exists(RedisKey('connect and allocate read buffer'))
+    redis_connector.exists(redis_connector.new_key())  # connect
     keys: list[RedisKey] = []
     # Chunked (8 MiB > the 1 MiB limit) and whole-object writes.
     assert peak_bytes(lambda: keys.append(redis_connector.put(view))) < MIB
@@ -240,7 +269,7 @@ def test_batches_use_one_command(
     assert calls == {'mget': 1}
     assert results == objs
 
-    missing = [RedisKey('missing'), keys[0]]
+    missing = [redis_connector.new_key(), keys[0]]
     calls = calls_during(
         redis_client,
         lambda: results.append(redis_connector.get_batch(missing)),
@@ -338,7 +367,7 @@ def test_large_objects_are_chunked_transparently(
 
     assert redis_connector.get(key) == big
     assert redis_connector.get(key_from_list) == big
-    batch = [small, key, RedisKey('missing'), key_from_list]
+    batch = [small, key, redis_connector.new_key(), key_from_list]
     assert redis_connector.get_batch(batch) == [b'small', big, None, big]
 
     redis_connector.evict(key)
@@ -456,6 +485,26 @@ def test_close_clear_argument_overrides_default(
         reader.evict(key)
 
 
+def test_non_clearing_connector_keeps_no_keys(
+    redis_server: RedisServer,
+) -> None:
+    # A long-running producer must not grow with every object it stores.
+    connector = RedisConnector(redis_server.host, redis_server.port)
+    keys = connector.put_batch([b'x'] * 100)
+    connector.set(connector.new_key(), b'y')
+    assert connector._created == set()
+    # So even close(clear=True) has nothing to remove.
+    connector.close(clear=True)
+    with RedisConnector(
+        redis_server.host,
+        redis_server.port,
+        clear=True,
+    ) as reader:
+        assert reader.get_batch(keys) == [b'x'] * 100
+        for key in keys:
+            reader.evict(key)
+
+
 # --- client options ---------------------------------------------------
 
 
@@ -504,13 +553,13 @@ def test_unreachable_server_fails_fast_with_clear_error() -> None:
     assert 'unreachable' in message
     assert isinstance(info.value.__cause__, redis.ConnectionError)
     with pytest.raises(RedisConnectorError):
-        connector.get(RedisKey('x'))
+        connector.get(connector.new_key())
     with pytest.raises(RedisConnectorError):
-        connector.get_batch([RedisKey('x')])
+        connector.get_batch([connector.new_key()])
     connector.close()
 
 
-@pytest.mark.timeout(60)
+@pytest.mark.timeout(20)
 def test_black_holed_server_fails_at_connect_timeout() -> None:
     # A listener whose backlog is full drops new SYNs, like a firewall.
     with socket.socket() as listener:
@@ -522,11 +571,9 @@ def test_black_holed_server_fails_at_connect_timeout() -> None:
             s.setblocking(False)
             s.connect_ex(('127.0.0.1', port))
         try:
-            connector = RedisConnector(
-                '127.0.0.1',
-                port,
-                socket_connect_timeout=0.5,
-            )
+            # Default options: without a connect timeout this would hang
+            # for minutes (and pytest-timeout would fail the test).
+            connector = RedisConnector('127.0.0.1', port)
             with pytest.raises(RedisConnectorError, match='did not answer'):
                 connector.put(b'data')
         finally:
@@ -586,6 +633,45 @@ def test_server_restarted_with_persistence_keeps_objects() -> None:
         connector.close()
 
 
+KILLED_OBJECT_BYTES = 256 * MIB
+"""Chunked in 1 MiB pieces: the writer is still sending when it is found."""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('deferred', [False, True], ids=['put', 'set'])
+def test_killed_writer_leaves_no_partial_object(deferred: bool) -> None:
+    with redis_server_in_tmpdir('--proto-max-bulk-len', '1mb') as server:
+        client = server.client()
+        connector = RedisConnector(server.host, server.port)
+        kept = connector.put(b'kept')
+        key = connector.new_key() if deferred else None
+
+        def writing() -> bool:
+            return any(
+                client.llen(name) > 0  # type: ignore[operator]
+                for name in client.scan_iter(match='*::partial')
+            )
+
+        kill_mid_write(connector, key, KILLED_OBJECT_BYTES, writing)
+        partial = [name.decode() for name in client.scan_iter('*::partial')]
+        assert len(partial) == 1
+        name = partial[0].removesuffix('::partial')
+        if key is not None:
+            assert name == key.redis_key
+        # Neither the object nor its name report anything.
+        assert not connector.exists(RedisKey(name))
+        assert connector.get(RedisKey(name)) is None
+        assert connector.get_batch([RedisKey(name), kept]) == [None, b'kept']
+        # Writing the key again replaces what the killed writer left.
+        retry = random_bytes(2 * MIB + 1)
+        connector.set(RedisKey(name), retry)
+        assert connector.get(RedisKey(name)) == retry
+        assert list(client.scan_iter('*::partial')) == []
+        assert connector.get(kept) == b'kept'
+        connector.close()
+        client.close()
+
+
 def test_server_side_eviction_never_returns_corrupt_data() -> None:
     options = (
         '--maxmemory',
@@ -609,33 +695,22 @@ def test_server_side_eviction_never_returns_corrupt_data() -> None:
 
 # --- documentation ----------------------------------------------------
 
-DOC = pathlib.Path(__file__).parents[2] / 'docs' / 'redis-and-multi.md'
+
+DOC_EXAMPLES = doc_examples('redis-and-multi.md')
 
 
-def doc_examples() -> list[str]:
-    return re.findall(r'```python\n(.*?)```', DOC.read_text(), re.DOTALL)
-
-
-@pytest.mark.parametrize('index', range(len(doc_examples())))
+@pytest.mark.parametrize(
+    'source',
+    DOC_EXAMPLES,
+    ids=[f'block{i}' for i in range(len(DOC_EXAMPLES))],
+)
 def test_doc_examples_run(
     redis_server: RedisServer,
     tmp_path: pathlib.Path,
-    index: int,
+    source: str,
 ) -> None:
-    script = tmp_path / f'example_{index}.py'
-    script.write_text(doc_examples()[index])
     env = {
-        **os.environ,
         'REDIS_HOST': redis_server.host,
         'REDIS_PORT': str(redis_server.port),
-        'PYTHONPATH': str(DOC.parents[1]),
     }
-    result = subprocess.run(
-        [sys.executable, str(script)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
+    run_example(source, tmp_path, env)

@@ -1,21 +1,17 @@
 """SharedMemoryConnector specifics.
 
-Key safety, namespaces and clearing, atomic writes (killed and failing
-writers), objects outliving their writer process, zero-copy reads that stay
-valid after eviction, and proxies resolved across spawned processes.
+Key safety, namespaces and clearing, objects outliving their writer
+process, zero-copy reads that stay valid after eviction, and proxies
+resolved across spawned processes. Atomic writes, symlinks and failing
+writers are tested with the FileConnector's in `test_directory.py`.
 """
 
 from __future__ import annotations
 
-import errno
 import multiprocessing
 import os
 import pathlib
-import re
-import signal
 import stat
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -32,6 +28,9 @@ from proxystore.serialize import serialize_to_buffers
 from proxystore.store import Store
 from proxystore.store import get_store
 from proxystore.store import unregister_store
+from tests.connectors.helpers import doc_examples
+from tests.connectors.helpers import key_operations
+from tests.connectors.helpers import run_example
 
 HEX = '0123456789abcdef' * 2
 
@@ -79,26 +78,6 @@ def _proxy_from_child(config: dict[str, Any]) -> Any:
     return store.proxy(np.full(300_000, 2.0), populate_target=False)
 
 
-def _put_with_file_size_limit(
-    config: dict[str, Any],
-    nbytes: int,
-    batch: bool,
-) -> tuple[int | None, str]:
-    import resource
-
-    # Python ignores SIGXFSZ, so exceeding the limit is an EFBIG OSError.
-    resource.setrlimit(resource.RLIMIT_FSIZE, (nbytes // 2, nbytes // 2))
-    connector = SharedMemoryConnector.from_config(config)
-    try:
-        if batch:
-            connector.put_batch([b'fits', bytes(nbytes)])
-        else:
-            connector.put(bytes(nbytes))
-    except OSError as e:
-        return e.errno, str(e)
-    return None, ''
-
-
 # Keys ----------------------------------------------------------------------
 
 BAD_NAMES = [
@@ -116,16 +95,6 @@ BAD_NAMES = [
 ]
 
 
-def _operations(connector: SharedMemoryConnector, key: Any) -> list[Any]:
-    return [
-        lambda: connector.get(key),
-        lambda: connector.exists(key),
-        lambda: connector.evict(key),
-        lambda: connector.set(key, b'overwrite'),
-        lambda: connector.get_batch([key]),
-    ]
-
-
 @pytest.mark.parametrize('name', BAD_NAMES)
 def test_malformed_key_rejected_and_nothing_touched(
     connector: SharedMemoryConnector,
@@ -133,7 +102,7 @@ def test_malformed_key_rejected_and_nothing_touched(
 ) -> None:
     kept = connector.put(b'kept')
     before = _listing(connector.shm_dir)
-    for operation in _operations(connector, SharedMemoryKey(name)):
+    for operation in key_operations(connector, SharedMemoryKey(name)):
         with pytest.raises(ValueError, match='Invalid SharedMemoryKey name'):
             operation()
     assert _listing(connector.shm_dir) == before
@@ -155,7 +124,7 @@ def test_foreign_namespace_key_rejected(
     other = SharedMemoryConnector('theirs', shm_dir=connector.shm_dir)
     foreign = other.put(b'not yours')
     ours = connector.put(b'ours')
-    for operation in _operations(connector, foreign):
+    for operation in key_operations(connector, foreign):
         with pytest.raises(ValueError, match="namespace 'theirs'"):
             operation()
     assert other.get(foreign) == b'not yours'
@@ -214,47 +183,6 @@ def test_repr_and_config(connector: SharedMemoryConnector) -> None:
     )
 
 
-@pytest.mark.parametrize('obj', [5, 'text', None, [b'ok', 5]])
-def test_put_rejects_non_bytes_like(
-    connector: SharedMemoryConnector,
-    obj: Any,
-) -> None:
-    kept = connector.put(b'kept')
-    with pytest.raises(TypeError):
-        connector.put(obj)
-    assert _listing(connector.shm_dir) == [kept.name]
-    assert connector.get(kept) == b'kept'
-
-
-def test_put_batch_with_bad_object_stores_nothing(
-    connector: SharedMemoryConnector,
-) -> None:
-    kept = connector.put(b'kept')
-    with pytest.raises(TypeError):
-        connector.put_batch([b'first', bytearray(b'second'), 5])
-    assert _listing(connector.shm_dir) == [kept.name]
-    assert connector.get(kept) == b'kept'
-
-
-def test_symlink_and_non_file_are_not_objects(
-    connector: SharedMemoryConnector,
-    tmp_path: Any,
-) -> None:
-    outside = tmp_path / 'outside'
-    outside.write_bytes(b'not yours')
-    link = SharedMemoryKey(f'proxystore-ours-{HEX}')
-    os.symlink(outside, os.path.join(connector.shm_dir, link.name))
-    assert not connector.exists(link)
-    assert connector.get(link) is None
-    connector.evict(link)
-    connector.close()
-    assert outside.read_bytes() == b'not yours'
-    fifo = SharedMemoryKey(f'proxystore-ours-{HEX[::-1]}')
-    os.mkfifo(os.path.join(connector.shm_dir, fifo.name))
-    assert connector.get(fifo) is None  # does not block on the FIFO
-    assert not connector.exists(fifo)
-
-
 # Namespaces and clearing ---------------------------------------------------
 
 
@@ -279,32 +207,6 @@ def test_clear_removes_only_own_segments(shm_test_dir: str) -> None:
     assert a_b.get(theirs) == b'theirs'
     a_b.close()
     assert _listing(shm_test_dir) == sorted(foreign)
-
-
-@pytest.mark.parametrize(
-    ('clear', 'override', 'removed'),
-    [
-        (True, None, True),
-        (False, None, False),
-        (True, False, False),
-        (False, True, True),
-    ],
-)
-def test_close_clear(
-    shm_test_dir: str,
-    clear: bool,
-    override: bool | None,
-    removed: bool,
-) -> None:
-    connector = SharedMemoryConnector('c', clear=clear, shm_dir=shm_test_dir)
-    key = connector.put(b'x')
-    connector.close(clear=override)
-    connector.close(clear=override)  # closing twice is harmless
-    assert connector.exists(key) is not removed
-    if not removed:
-        again = SharedMemoryConnector('c', shm_dir=shm_test_dir)
-        assert again.get(key) == b'x'
-        again.close()
 
 
 def test_close_with_missing_dir_is_harmless(tmp_path: Any) -> None:
@@ -396,96 +298,6 @@ def test_buffer_list_is_written_without_joining(
     assert connector.get(key) == b''.join(bytes(p) for p in parts)
 
 
-# Writers that die or fail --------------------------------------------------
-
-HUGE = 512 << 20
-
-
-def _write_huge(config: dict[str, Any], key: SharedMemoryKey | None) -> None:
-    connector = SharedMemoryConnector.from_config(config)
-    data = memoryview(bytearray(HUGE))
-    if key is None:
-        connector.put(data)
-    else:
-        connector.set(key, data)
-
-
-def _partial_temp_segment(directory: str) -> bool:
-    for name in os.listdir(directory):
-        if name.startswith('.'):
-            try:
-                size = os.path.getsize(os.path.join(directory, name))
-            except FileNotFoundError:
-                continue
-            if 0 < size < HUGE:
-                return True
-    return False
-
-
-def _kill_mid_write(
-    connector: SharedMemoryConnector,
-    key: SharedMemoryKey | None,
-) -> None:
-    context = multiprocessing.get_context('spawn')
-    process = context.Process(
-        target=_write_huge,
-        args=(connector.config(), key),
-    )
-    process.start()
-    try:
-        deadline = time.monotonic() + 60
-        while not _partial_temp_segment(connector.shm_dir):
-            assert process.is_alive(), 'writer finished before being killed'
-            assert time.monotonic() < deadline
-            time.sleep(0.0005)
-        os.kill(process.pid, signal.SIGKILL)
-    finally:
-        process.join()
-    assert process.exitcode == -signal.SIGKILL
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize('deferred', [False, True])
-def test_killed_writer_leaves_nothing_visible(
-    connector: SharedMemoryConnector,
-    deferred: bool,
-) -> None:
-    kept = connector.put(b'kept')
-    key = connector.new_key() if deferred else None
-    _kill_mid_write(connector, key)
-    visible = [n for n in os.listdir(connector.shm_dir) if n[0] != '.']
-    assert visible == [kept.name]
-    if key is not None:
-        assert not connector.exists(key)
-        assert connector.get(key) is None
-        assert connector.get_batch([key, kept]) == [None, b'kept']
-        connector.set(key, b'retry')
-        assert connector.get(key) == b'retry'
-    assert connector.get(kept) == b'kept'
-    # Clearing the namespace also frees what the killed writer left.
-    connector.close()
-    assert _listing(connector.shm_dir) == []
-
-
-@pytest.mark.parametrize('batch', [False, True])
-def test_failed_write_raises_clear_error_and_leaves_nothing(
-    connector: SharedMemoryConnector,
-    spawn_pool: ProcessPoolExecutor,
-    batch: bool,
-) -> None:
-    kept = connector.put(b'kept')
-    code, message = spawn_pool.submit(
-        _put_with_file_size_limit,
-        connector.config(),
-        2 << 20,
-        batch,
-    ).result()
-    assert code == errno.EFBIG
-    assert 'No room for an object of 2097152 bytes' in message
-    assert _listing(connector.shm_dir) == [kept.name]
-    assert connector.get(kept) == b'kept'
-
-
 # Across processes ---------------------------------------------------------
 
 
@@ -533,22 +345,21 @@ def test_store_proxy_round_trip_in_spawned_process(
 
 # Documentation -------------------------------------------------------------
 
-DOCS = (
-    pathlib.Path(__file__).resolve().parents[2] / 'docs' / 'shared-memory.md'
+
+DOC_EXAMPLES = doc_examples('shared-memory.md')
+
+
+@pytest.mark.parametrize(
+    'source',
+    DOC_EXAMPLES,
+    ids=[f'block{i}' for i in range(len(DOC_EXAMPLES))],
 )
+def test_documentation_examples_run(
+    source: str,
+    tmp_path: pathlib.Path,
+) -> None:
+    run_example(source, tmp_path)
 
 
-def test_documentation_examples_run(tmp_path: pathlib.Path) -> None:
-    blocks = re.findall(r'```python\n(.*?)```', DOCS.read_text(), re.S)
-    assert len(blocks) >= 3
-    for index, block in enumerate(blocks):
-        script = tmp_path / f'example_{index}.py'
-        script.write_text(block)
-        result = subprocess.run(
-            [sys.executable, str(script)],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        assert result.returncode == 0, f'block {index}: {result.stderr}'
+def test_documentation_has_examples() -> None:
+    assert len(DOC_EXAMPLES) >= 3

@@ -31,8 +31,8 @@ def _remaining(deadline: float | None) -> float | None:
     return None if deadline is None else max(0.0, deadline - time.monotonic())
 
 
-class RedisPublisher:
-    """Publisher to Redis pub/sub channels (one per topic).
+class _RedisClient:
+    """A connection to a Redis server, closed by `close()`.
 
     Args:
         hostname: Redis server hostname.
@@ -48,16 +48,40 @@ class RedisPublisher:
     def __repr__(self) -> str:
         return f'{type(self).__name__}({self.hostname!r}, {self.port})'
 
-    def send_message(self, topic: str, message: bytes) -> None:
-        """Publish a message to the channel of the topic."""
-        self._redis.publish(topic, message)
-
     def close(self) -> None:
         """Close the connection to the server."""
         self._redis.close()
 
 
-class RedisSubscriber(IterableSubscriber):
+class _RedisSender(_RedisClient):
+    """Sends each message with one Redis command naming the topic."""
+
+    _command: str
+
+    def send_message(self, topic: str, message: bytes) -> None:
+        """Send a message to the topic."""
+        self._redis.execute_command(  # type: ignore[no-untyped-call]
+            self._command,
+            topic,
+            message,
+        )
+
+
+class RedisPublisher(_RedisSender):
+    """Publisher to Redis pub/sub channels (one per topic).
+
+    `send_message` publishes to the channel named after the topic.
+
+    Args:
+        hostname: Redis server hostname.
+        port: Redis server port.
+        kwargs: Extra arguments of [`redis.Redis`][redis.Redis].
+    """
+
+    _command = 'PUBLISH'
+
+
+class RedisSubscriber(_RedisClient, IterableSubscriber):
     """Subscriber to Redis pub/sub channels.
 
     The subscription is confirmed by the server before the constructor
@@ -83,13 +107,11 @@ class RedisSubscriber(IterableSubscriber):
         timeout: float | None = None,
         **kwargs: Any,
     ) -> None:
-        self.hostname = hostname
-        self.port = port
         self.topics = [topic] if isinstance(topic, str) else list(topic)
         if not self.topics:
             raise ValueError('Subscribe to at least one topic.')
         self.timeout = timeout
-        self._redis = redis.Redis(host=hostname, port=port, **kwargs)
+        super().__init__(hostname, port, **kwargs)
         self._pubsub = self._redis.pubsub()  # type: ignore[no-untyped-call]
         # Messages of confirmed channels that arrive before the others are.
         self._early: collections.deque[bytes] = collections.deque()
@@ -149,11 +171,13 @@ class RedisSubscriber(IterableSubscriber):
     def close(self) -> None:
         """Unsubscribe and close the connection to the server."""
         self._pubsub.close()
-        self._redis.close()
+        super().close()
 
 
-class RedisQueuePublisher:
+class RedisQueuePublisher(_RedisSender):
     """Publisher appending messages to Redis lists (one per topic).
+
+    `send_message` appends to the list named after the topic.
 
     Args:
         hostname: Redis server hostname.
@@ -161,24 +185,10 @@ class RedisQueuePublisher:
         kwargs: Extra arguments of [`redis.Redis`][redis.Redis].
     """
 
-    def __init__(self, hostname: str, port: int, **kwargs: Any) -> None:
-        self.hostname = hostname
-        self.port = port
-        self._redis = redis.Redis(host=hostname, port=port, **kwargs)
-
-    def __repr__(self) -> str:
-        return f'{type(self).__name__}({self.hostname!r}, {self.port})'
-
-    def send_message(self, topic: str, message: bytes) -> None:
-        """Append a message to the list named after the topic."""
-        self._redis.rpush(topic, message)
-
-    def close(self) -> None:
-        """Close the connection to the server."""
-        self._redis.close()
+    _command = 'RPUSH'
 
 
-class RedisQueueSubscriber(IterableSubscriber):
+class RedisQueueSubscriber(_RedisClient, IterableSubscriber):
     """Subscriber popping messages from a Redis list.
 
     Args:
@@ -199,11 +209,9 @@ class RedisQueueSubscriber(IterableSubscriber):
         timeout: float | None = None,
         **kwargs: Any,
     ) -> None:
-        self.hostname = hostname
-        self.port = port
         self.topic = topic
         self.timeout = timeout
-        self._redis = redis.Redis(host=hostname, port=port, **kwargs)
+        super().__init__(hostname, port, **kwargs)
 
     def __repr__(self) -> str:
         return (
@@ -233,7 +241,3 @@ class RedisQueueSubscriber(IterableSubscriber):
                 f'{self.timeout} s.',
             )
         return bytes(message)
-
-    def close(self) -> None:
-        """Close the connection to the server."""
-        self._redis.close()
