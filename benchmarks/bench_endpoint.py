@@ -3,9 +3,9 @@
 Rows:
 - 64 MiB float64 array put+get through `Store(EndpointConnector)` against
   `Store(FileConnector)` on a temporary directory, same run.
-- 1 KiB put+get+evict from one client: connector operations per second
-  (put, get and evict each count as one operation), with the rate of full
-  put+get+evict cycles in the detail.
+- 1 KiB put+get+evict from one client, read two ways: HTTP requests per
+  second (put, get and evict are one request each; the issue's ops/s) and
+  full put+get+evict cycles per second.
 - The same from 8 concurrent client processes (aggregate; report only).
 - For context (report only), loopback TCP between two Python processes
   on this machine: the ping-pong rate (ceiling for any request/response
@@ -41,6 +41,7 @@ from proxystore.endpoint.commands import configure_endpoint
 from proxystore.endpoint.commands import start_endpoint
 from proxystore.endpoint.commands import stop_endpoint
 from proxystore.serialize.buffers import allocate
+from tests.fixtures.ports import free_port
 
 SECTION = 'endpoint'
 ARRAY_BYTES = 64 << 20
@@ -48,19 +49,12 @@ SMALL_BYTES = 1024
 CLIENTS = 8
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        port: int = sock.getsockname()[1]
-    return port
-
-
 @contextlib.contextmanager
 def _endpoint(home: str) -> Iterator[str]:
     config = configure_endpoint(
         'bench',
         host='127.0.0.1',
-        port=_free_port(),
+        port=free_port(),
         max_object_size=2 * ARRAY_BYTES,
         proxystore_dir=home,
     )
@@ -89,7 +83,12 @@ def _store_put_get(store: Any, obj: Any, repeat: int) -> float:
         evict()
 
 
-def _large_row(home: str, uuid: str, repeat: int) -> tuple[Row, float]:
+def _large_row(
+    home: str,
+    uuid: str,
+    repeat: int,
+) -> tuple[Row, float, float]:
+    """Return the 64 MiB row, the endpoint time and the file time."""
     from proxystore.store import Store
 
     array = np.random.default_rng(0).random(ARRAY_BYTES // 8)
@@ -108,7 +107,7 @@ def _large_row(home: str, uuid: str, repeat: int) -> tuple[Row, float]:
         1.5,
         'Store(FileConnector)',
     )
-    return row, endpoint_time
+    return row, endpoint_time, file_time
 
 
 def _cycles(home: str, uuid: str, count: int) -> float:
@@ -125,18 +124,37 @@ def _cycles(home: str, uuid: str, count: int) -> float:
         return time.perf_counter() - start
 
 
-def _small_rows(home: str, uuid: str, count: int, repeat: int) -> list[Row]:
+def _small_rows(
+    home: str,
+    uuid: str,
+    count: int,
+    repeat: int,
+    ping_pong: float,
+) -> list[Row]:
     best = min(_cycles(home, uuid, count) for _ in range(repeat))
     cycles = count / best
-    single = Row(
-        section=SECTION,
-        name='1 KiB put/get/evict, 1 client',
-        value=3 * cycles,
-        unit='ops/s',
-        target='>= 5,000 ops/s',
-        ok=3 * cycles >= 5000,
-        detail=f'{cycles:,.0f} put+get+evict cycles/s',
-    )
+    requests = 3 * cycles
+    ceiling = f'{requests / ping_pong:.0%} of the bare TCP ping-pong rate'
+    single = [
+        Row(
+            section=SECTION,
+            name='1 KiB put/get/evict, 1 client: requests',
+            value=requests,
+            unit='requests/s',
+            target='>= 5,000 ops/s (issue; each op is one request)',
+            ok=requests >= 5000,
+            detail=ceiling,
+        ),
+        Row(
+            section=SECTION,
+            name='1 KiB put+get+evict, 1 client: full cycles',
+            value=cycles,
+            unit='cycles/s',
+            target='>= 5,000 cycles/s (stricter reading)',
+            ok=cycles >= 5000,
+            detail='3 requests per cycle',
+        ),
+    ]
     context = multiprocessing.get_context('spawn')
     with ProcessPoolExecutor(CLIENTS, mp_context=context) as pool:
         # Warm-up round so process start-up is not timed.
@@ -156,10 +174,10 @@ def _small_rows(home: str, uuid: str, count: int, repeat: int) -> list[Row]:
         section=SECTION,
         name=f'1 KiB put/get/evict, {CLIENTS} clients',
         value=3 * total,
-        unit='ops/s',
+        unit='requests/s',
         detail=f'{total:,.0f} cycles/s aggregate',
     )
-    return [single, concurrent]
+    return [*single, concurrent]
 
 
 def _tcp_server(port_queue: Any, size: int) -> None:
@@ -215,21 +233,19 @@ def _tcp_peer(size: int) -> Iterator[socket.socket]:
             process.kill()
 
 
-def _tcp_rows(count: int, repeat: int, endpoint_large: float) -> list[Row]:
+def _ping_pong_rate(count: int) -> float:
+    """Return round trips/s of 64-byte ping-pong over loopback TCP."""
     with _tcp_peer(64) as sock:
         message = b'x' * 64
         start = time.perf_counter()
         for _ in range(count):
             sock.sendall(message)
             _recv_exactly(sock, 64)
-        elapsed = time.perf_counter() - start
-    ping_pong = Row(
-        section=SECTION,
-        name='bare TCP ping-pong (ceiling)',
-        value=count / elapsed,
-        unit='round trips/s',
-        detail='Python sockets, two processes, loopback',
-    )
+        return count / (time.perf_counter() - start)
+
+
+def _tcp_echo_time(repeat: int) -> float:
+    """Return the best time to echo 64 MiB over loopback TCP."""
     data = os.urandom(ARRAY_BYTES)
     with _tcp_peer(ARRAY_BYTES) as sock:
 
@@ -237,29 +253,42 @@ def _tcp_rows(count: int, repeat: int, endpoint_large: float) -> list[Row]:
             sock.sendall(data)
             _recv_exactly(sock, ARRAY_BYTES)
 
-        bulk = best_time(there_and_back, repeat=repeat)
-    floor = Row(
-        section=SECTION,
-        name='64 MiB Store(EndpointConnector) vs bare TCP echo',
-        value=endpoint_large / bulk,
-        unit='x',
-        detail=(
-            f'bare TCP echo of 64 MiB, received into fresh buffers on both '
-            f'sides: {bulk * 1e3:.1f} ms'
-        ),
-    )
-    return [ping_pong, floor]
+        return best_time(there_and_back, repeat=repeat)
 
 
 def run(quick: bool) -> list[Row]:
     repeat = 3 if quick else 5
     # Small-object rows: many short runs, best kept (the machine is shared).
     count = 300 if quick else 500
-    rows = []
+    ping_pong = _ping_pong_rate(count * 3)
+    echo = _tcp_echo_time(repeat)
     with tempfile.TemporaryDirectory() as home:
         with _endpoint(home) as uuid:
-            large, endpoint_large = _large_row(home, uuid, repeat)
-            rows.append(large)
-            rows.extend(_small_rows(home, uuid, count, 3 * repeat))
-    rows.extend(_tcp_rows(count * 3, repeat, endpoint_large))
-    return rows
+            large, endpoint_large, file_time = _large_row(home, uuid, repeat)
+            small = _small_rows(home, uuid, count, 3 * repeat, ping_pong)
+    context = [
+        Row(
+            section=SECTION,
+            name='bare TCP ping-pong (ceiling)',
+            value=ping_pong,
+            unit='round trips/s',
+            detail='Python sockets, two processes, loopback',
+        ),
+        Row(
+            section=SECTION,
+            name='bare TCP echo of 64 MiB vs Store(FileConnector)',
+            value=echo / file_time,
+            unit='x',
+            detail=(
+                f'{echo * 1e3:.1f} ms, received into fresh buffers on both '
+                'sides: the transport alone, before any HTTP'
+            ),
+        ),
+        Row(
+            section=SECTION,
+            name='64 MiB Store(EndpointConnector) vs bare TCP echo',
+            value=endpoint_large / echo,
+            unit='x',
+        ),
+    ]
+    return [large, *small, *context]

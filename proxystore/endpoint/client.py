@@ -10,9 +10,7 @@ session; a session carries its own).
 Example:
     ```python
     from proxystore.endpoint import client
-    from proxystore.endpoint.session import Body
-from proxystore.endpoint.session import BodyParts
-from proxystore.endpoint.session import EndpointSession
+    from proxystore.endpoint.session import EndpointSession
 
     with EndpointSession('http://127.0.0.1:8765') as session:
         client.put(session.address, 'my-key', b'data', session=session)

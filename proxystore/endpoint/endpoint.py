@@ -60,19 +60,26 @@ class Endpoint:
     ) -> None:
         await self.close()
 
-    def _peer(self, endpoint: str | None) -> str | None:
-        """Return the canonical UUID if `endpoint` names another endpoint."""
-        if endpoint is None:
-            return None
+    def _owner(self, key: str, endpoint: str | None) -> Storage | _Peer:
+        """Return where the blob for `key` lives: storage or a peer.
+
+        Raises:
+            InvalidKeyError: If `key` or `endpoint` is malformed.
+            PeerUnavailableError: If `endpoint` names another endpoint and
+                this one has no peer manager.
+        """
+        validate_key(key)
+        if endpoint is None or endpoint == self.uuid:
+            return self.storage
         peer = validate_uuid(endpoint)
         if peer == self.uuid:
-            return None
+            return self.storage
         if self.peer_manager is None:
             raise PeerUnavailableError(
                 f'Endpoint {self.uuid} cannot reach peer {peer}: '
                 'no relay server is configured for peering.',
             )
-        return peer
+        return _Peer(self.peer_manager, peer)
 
     async def evict(self, key: str, endpoint: str | None = None) -> None:
         """Evict the blob for `key` (no-op if missing).
@@ -81,12 +88,7 @@ class Endpoint:
             key: Key of the blob.
             endpoint: UUID of the endpoint owning the blob (`None` = this).
         """
-        validate_key(key)
-        peer = self._peer(endpoint)
-        if peer is not None and self.peer_manager is not None:
-            await self.peer_manager.evict(peer, key)
-        else:
-            await self.storage.evict(key)
+        await self._owner(key, endpoint).evict(key)
 
     async def exists(self, key: str, endpoint: str | None = None) -> bool:
         """Check if a blob exists for `key`.
@@ -95,11 +97,7 @@ class Endpoint:
             key: Key of the blob.
             endpoint: UUID of the endpoint owning the blob (`None` = this).
         """
-        validate_key(key)
-        peer = self._peer(endpoint)
-        if peer is not None and self.peer_manager is not None:
-            return await self.peer_manager.exists(peer, key)
-        return await self.storage.exists(key)
+        return await self._owner(key, endpoint).exists(key)
 
     async def get(
         self,
@@ -112,11 +110,7 @@ class Endpoint:
             key: Key of the blob.
             endpoint: UUID of the endpoint owning the blob (`None` = this).
         """
-        validate_key(key)
-        peer = self._peer(endpoint)
-        if peer is not None and self.peer_manager is not None:
-            return await self.peer_manager.get(peer, key)
-        return await self.storage.get(key)
+        return await self._owner(key, endpoint).get(key)
 
     async def set(
         self,
@@ -134,15 +128,32 @@ class Endpoint:
         Raises:
             ObjectSizeExceededError: If the blob is over the storage limit.
         """
-        validate_key(key)
-        peer = self._peer(endpoint)
-        if peer is not None and self.peer_manager is not None:
-            await self.peer_manager.set(peer, key, blob)
-        else:
-            await self.storage.set(key, blob)
+        await self._owner(key, endpoint).set(key, blob)
 
     async def close(self) -> None:
         """Close the peer manager and the storage."""
         if self.peer_manager is not None:
             await self.peer_manager.close()
         await self.storage.close()
+
+
+class _Peer:
+    """The blobs of one peer endpoint, with the `Storage` operations."""
+
+    __slots__ = ('manager', 'peer')
+
+    def __init__(self, manager: PeerManager, peer: str) -> None:
+        self.manager = manager
+        self.peer = peer
+
+    async def evict(self, key: str) -> None:
+        await self.manager.evict(self.peer, key)
+
+    async def exists(self, key: str) -> bool:
+        return await self.manager.exists(self.peer, key)
+
+    async def get(self, key: str) -> Blob | None:
+        return await self.manager.get(self.peer, key)
+
+    async def set(self, key: str, blob: Blob) -> None:
+        await self.manager.set(self.peer, key, blob)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 
@@ -36,8 +37,12 @@ def validate_key(key: str) -> str:
     return key
 
 
+@functools.lru_cache(maxsize=1024)
 def validate_uuid(value: str | uuid.UUID) -> str:
     """Return the canonical string form of an endpoint UUID.
+
+    Results are cached: every request names an endpoint, and parsing a
+    UUID costs a noticeable share of a small request.
 
     Raises:
         InvalidKeyError: If `value` is not a UUID.

@@ -1,4 +1,4 @@
-"""The endpoint's HTTP API (aiohttp).
+"""The endpoint's HTTP API.
 
 Routes (all but `GET /` require the bearer token when one is configured):
 
@@ -13,89 +13,65 @@ Routes (all but `GET /` require the bearer token when one is configured):
 
 `endpoint` is optional and names the endpoint that owns the blob; requests
 for a peer are forwarded. Bodies stream in both directions and a blob is
-held in memory once (see `proxystore.endpoint.streams`). Errors: 400
-malformed request, 401 missing/wrong token, 404 missing blob, 413 blob over
+held in memory once. Errors: 400 malformed request, 401 missing/wrong
+token, 404 missing blob or route, 405 wrong method, 413 blob over
 `max_object_size`, 502 unreachable peer.
+
+The HTTP/1.1 plumbing is `proxystore.endpoint.protocol`; this module holds
+the routes (`EndpointApp`) and runs the server.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hmac
+import json
 import logging
 import os
-import signal
-
-from aiohttp import web
-from aiohttp.typedefs import Handler
+from collections.abc import Awaitable
+from collections.abc import Callable
+from collections.abc import Coroutine
+from typing import Any
 
 from proxystore.endpoint.config import EndpointConfig
 from proxystore.endpoint.endpoint import Endpoint
 from proxystore.endpoint.exceptions import MalformedRequestError
 from proxystore.endpoint.exceptions import ObjectSizeExceededError
 from proxystore.endpoint.exceptions import PeerUnavailableError
+from proxystore.endpoint.hosting import wait_for_stop
 from proxystore.endpoint.keys import validate_key
 from proxystore.endpoint.keys import validate_uuid
+from proxystore.endpoint.protocol import HTTPProtocol
+from proxystore.endpoint.protocol import Request
+from proxystore.endpoint.protocol import Response
 from proxystore.endpoint.storage import DictStorage
 from proxystore.endpoint.storage import SQLiteStorage
 from proxystore.endpoint.storage import Storage
-from proxystore.endpoint.streams import drain
-from proxystore.endpoint.streams import read_blob
-from proxystore.endpoint.streams import write_blob
+from proxystore.endpoint.storage import check_object_size
 
 logger = logging.getLogger(__name__)
 
-ENDPOINT_KEY: web.AppKey[Endpoint] = web.AppKey('endpoint', Endpoint)
-"""App key under which `create_app` stores the `Endpoint`."""
+_OK = Response(200, b'ok')
+_EXISTS_TRUE = Response(200, b'{"exists": true}', 'application/json')
+_EXISTS_FALSE = Response(200, b'{"exists": false}', 'application/json')
+_UNAUTHORIZED = Response(
+    401,
+    b'Missing or invalid bearer token.',
+    headers=(b'WWW-Authenticate: Bearer',),
+)
+
+Route = Callable[[Endpoint, Request], Awaitable[Response]]
 
 
-_EXISTS_TRUE = b'{"exists": true}'
-_EXISTS_FALSE = b'{"exists": false}'
+def _json(value: Any) -> Response:
+    return Response(200, json.dumps(value).encode(), 'application/json')
 
 
-def _error(status: int, message: str) -> web.Response:
-    return web.Response(status=status, text=message)
-
-
-def _guard(handler: Handler, token: str | None) -> Handler:
-    """Wrap `handler` with the token check and error-to-status mapping.
-
-    Done by composition at startup rather than with aiohttp middlewares,
-    whose per-request chain building costs a large share of small-request
-    throughput.
-    """
-    expected = f'Bearer {token}'.encode() if token is not None else None
-
-    async def guarded(request: web.Request) -> web.StreamResponse:
-        if expected is not None:
-            given = request.headers.get('Authorization', '')
-            given_bytes = given.encode('utf-8', 'replace')
-            if not hmac.compare_digest(given_bytes, expected):
-                return web.Response(
-                    status=401,
-                    text='Missing or invalid bearer token.',
-                    headers={'WWW-Authenticate': 'Bearer'},
-                )
-        try:
-            return await handler(request)
-        except MalformedRequestError as e:
-            # Read what the client is still sending so it gets our answer
-            # (and the connection stays usable).
-            await drain(request.content)
-            return _error(400, str(e))
-        except ObjectSizeExceededError as e:
-            return _error(413, str(e))
-        except PeerUnavailableError as e:
-            return _error(502, str(e))
-
-    return guarded
-
-
-def _params(request: web.Request) -> tuple[str, str | None]:
+def _params(request: Request) -> tuple[str, str | None]:
     """Return the validated `key` and optional `endpoint` parameters.
 
-    Checked before any body is read, so a bad request is refused without
-    storing anything.
+    Raises:
+        MalformedRequestError: If `key` is missing or either is malformed.
     """
     key = request.query.get('key')
     if key is None:
@@ -105,90 +81,149 @@ def _params(request: web.Request) -> tuple[str, str | None]:
     return key, None if endpoint is None else validate_uuid(endpoint)
 
 
-async def _health(request: web.Request) -> web.Response:
-    return web.json_response({'status': 'ok'})
+async def _health(endpoint: Endpoint, request: Request) -> Response:
+    return _json({'status': 'ok'})
 
 
-async def _identity(request: web.Request) -> web.Response:
-    endpoint = request.app[ENDPOINT_KEY]
-    return web.json_response({'uuid': endpoint.uuid, 'name': endpoint.name})
+async def _identity(endpoint: Endpoint, request: Request) -> Response:
+    return _json({'uuid': endpoint.uuid, 'name': endpoint.name})
 
 
-async def _get(request: web.Request) -> web.StreamResponse:
+async def _get(endpoint: Endpoint, request: Request) -> Response:
     key, peer = _params(request)
-    blob = await request.app[ENDPOINT_KEY].get(key, endpoint=peer)
+    blob = await endpoint.get(key, endpoint=peer)
     if blob is None:
-        return _error(404, f'No object with key {key!r}.')
-    return await write_blob(request, blob)
+        return Response(404, f'No object with key {key!r}.'.encode())
+    return Response(200, blob, 'application/octet-stream')
 
 
-async def _set(request: web.Request) -> web.Response:
+async def _set(endpoint: Endpoint, request: Request) -> Response:
     key, peer = _params(request)
-    endpoint = request.app[ENDPOINT_KEY]
-    blob = await read_blob(
-        request.content,
-        request.content_length,
-        endpoint.storage.max_object_size,
-    )
-    await endpoint.set(key, blob, endpoint=peer)
-    return web.Response(text='ok')
+    await endpoint.set(key, request.body, endpoint=peer)
+    return _OK
 
 
-async def _exists(request: web.Request) -> web.Response:
+async def _exists(endpoint: Endpoint, request: Request) -> Response:
     key, peer = _params(request)
-    found = await request.app[ENDPOINT_KEY].exists(key, endpoint=peer)
-    return web.Response(
-        body=_EXISTS_TRUE if found else _EXISTS_FALSE,
-        content_type='application/json',
-    )
+    found = await endpoint.exists(key, endpoint=peer)
+    return _EXISTS_TRUE if found else _EXISTS_FALSE
 
 
-async def _evict(request: web.Request) -> web.Response:
+async def _evict(endpoint: Endpoint, request: Request) -> Response:
     key, peer = _params(request)
-    await request.app[ENDPOINT_KEY].evict(key, endpoint=peer)
-    return web.Response(text='ok')
+    await endpoint.evict(key, endpoint=peer)
+    return _OK
 
 
-async def _on_startup(app: web.Application) -> None:
-    endpoint = app[ENDPOINT_KEY]
-    if endpoint.peer_manager is not None:
-        await endpoint.peer_manager.start()
+_ROUTES: dict[str, tuple[str, Route]] = {
+    '/': ('GET', _health),
+    '/endpoint': ('GET', _identity),
+    '/get': ('GET', _get),
+    '/set': ('POST', _set),
+    '/exists': ('GET', _exists),
+    '/evict': ('POST', _evict),
+}
+_PUBLIC = frozenset({'/'})
+_KEYED = frozenset({'/get', '/set', '/exists', '/evict'})
+_WITH_BODY = frozenset({'/set'})
 
 
-async def _on_cleanup(app: web.Application) -> None:
-    await app[ENDPOINT_KEY].close()
-
-
-def create_app(
-    endpoint: Endpoint,
-    *,
-    token: str | None = None,
-) -> web.Application:
-    """Create the aiohttp application serving `endpoint`.
-
-    The app owns the endpoint: it starts the endpoint's peer manager on
-    startup and closes the endpoint on cleanup.
+class EndpointApp:
+    """The endpoint's routes, served by `HTTPProtocol` connections.
 
     Args:
         endpoint: The endpoint to serve.
         token: Bearer token required on every route but `GET /`
             (`None` disables authentication).
     """
-    app = web.Application()
-    app[ENDPOINT_KEY] = endpoint
-    app.router.add_get('/', _health)
-    routes: list[tuple[str, str, Handler]] = [
-        ('GET', '/endpoint', _identity),
-        ('GET', '/get', _get),
-        ('POST', '/set', _set),
-        ('GET', '/exists', _exists),
-        ('POST', '/evict', _evict),
-    ]
-    for method, path, handler in routes:
-        app.router.add_route(method, path, _guard(handler, token))
-    app.on_startup.append(_on_startup)
-    app.on_cleanup.append(_on_cleanup)
-    return app
+
+    def __init__(self, endpoint: Endpoint, *, token: str | None = None):
+        self.endpoint = endpoint
+        self._expected = (
+            f'Bearer {token}'.encode() if token is not None else None
+        )
+        self.connections: set[HTTPProtocol] = set()
+
+    def protocol(self) -> HTTPProtocol:
+        """Create the protocol for a new connection (a protocol factory)."""
+        return HTTPProtocol(self, self.connections)
+
+    def check(self, request: Request) -> tuple[Response | None, int | None]:
+        """Refuse a request before its body arrives, or accept it.
+
+        Checks, in order: route (404) and method (405), bearer token (401),
+        query parameters (400), announced body size (413).
+        """
+        route = _ROUTES.get(request.path)
+        if route is None:
+            return Response(404, b'Not Found'), None
+        if route[0] != request.method:
+            return Response(405, b'Method Not Allowed'), None
+        if self._expected is not None and request.path not in _PUBLIC:
+            given = request.authorization or b''
+            if not hmac.compare_digest(given, self._expected):
+                return _UNAUTHORIZED, None
+        limit = self.endpoint.storage.max_object_size
+        try:
+            if request.path in _KEYED:
+                _, peer = _params(request)
+                # Forwarding uses aiohttp's client, which needs a task.
+                request.eager = peer is None or peer == self.endpoint.uuid
+            if request.path in _WITH_BODY and request.content_length:
+                check_object_size(request.content_length, limit)
+        except MalformedRequestError as e:
+            return Response(400, str(e).encode()), None
+        except ObjectSizeExceededError as e:
+            return Response(413, str(e).encode()), None
+        return None, limit if request.path in _WITH_BODY else 0
+
+    def too_large(self, size: int, limit: int) -> Response:
+        """Answer a chunked body that grew past `limit` bytes."""
+        try:
+            check_object_size(size, limit)
+        except ObjectSizeExceededError as e:
+            return Response(413, str(e).encode())
+        raise AssertionError('size is within the limit')
+
+    def handle(self, request: Request) -> Coroutine[Any, Any, Response]:
+        """Answer an accepted, complete request."""
+        return self._handle(request)
+
+    async def _handle(self, request: Request) -> Response:
+        route = _ROUTES[request.path][1]
+        try:
+            return await route(self.endpoint, request)
+        except MalformedRequestError as e:
+            return Response(400, str(e).encode())
+        except ObjectSizeExceededError as e:
+            return Response(413, str(e).encode())
+        except PeerUnavailableError as e:
+            return Response(502, str(e).encode())
+        except Exception as e:
+            logger.exception(
+                'Error answering %s %s', request.method, request.path
+            )
+            return Response(500, f'Internal error: {e}'.encode())
+
+    def close_connections(self) -> None:
+        """Close every open client connection."""
+        for connection in list(self.connections):
+            connection.close()
+
+
+def create_app(endpoint: Endpoint, *, token: str | None = None) -> EndpointApp:
+    """Create the application serving `endpoint`.
+
+    Serve it with `loop.create_server(app.protocol, host, port)`, or use
+    `run_server`, which also starts the endpoint's peering and closes the
+    endpoint on shutdown.
+
+    Args:
+        endpoint: The endpoint to serve.
+        token: Bearer token required on every route but `GET /`
+            (`None` disables authentication).
+    """
+    return EndpointApp(endpoint, token=token)
 
 
 def create_storage(config: EndpointConfig) -> Storage:
@@ -231,28 +266,36 @@ async def run_server(
 
     Without a `stop` event, SIGINT and SIGTERM stop the server. Shutdown is
     graceful: the storage is closed so persistent blobs are committed.
+
+    Raises:
+        OSError: If the address cannot be bound (e.g. port in use).
     """
-    app = create_app(create_endpoint(config), token=config.token)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
-    await runner.setup()
+    endpoint = create_endpoint(config)
+    app = create_app(endpoint, token=config.token)
     try:
-        site = web.TCPSite(runner, config.bind_host(), config.port)
-        await site.start()
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(
+            app.protocol,
+            config.bind_host(),
+            config.port,
+        )
+        if endpoint.peer_manager is not None:
+            await endpoint.peer_manager.start()
         logger.info(
             'Endpoint %s (%s) serving at %s',
             config.name,
             config.uuid,
             config.local_url(),
         )
-        if stop is None:
-            stop = asyncio.Event()
-            loop = asyncio.get_running_loop()
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.add_signal_handler(sig, stop.set)
-        await stop.wait()
-        logger.info('Endpoint %s shutting down', config.name)
+        try:
+            await wait_for_stop(stop)
+            logger.info('Endpoint %s shutting down', config.name)
+        finally:
+            server.close()
+            app.close_connections()
+            await server.wait_closed()
     finally:
-        await runner.cleanup()
+        await endpoint.close()
 
 
 def serve(config: EndpointConfig, *, log_level: str = 'INFO') -> None:

@@ -1,4 +1,7 @@
-"""Reading and writing blob bodies without extra copies."""
+"""Reading blob bodies from aiohttp streams without extra copies.
+
+Used where the endpoint is an HTTP client: forwarding to a peer endpoint.
+"""
 
 from __future__ import annotations
 
@@ -6,19 +9,14 @@ import asyncio
 from collections.abc import AsyncIterator
 
 from aiohttp import StreamReader
-from aiohttp import web
 
 from proxystore.endpoint.exceptions import MalformedRequestError
 from proxystore.endpoint.exceptions import ObjectSizeExceededError
+from proxystore.endpoint.protocol import CONTIGUOUS_LIMIT
 from proxystore.endpoint.storage import Blob
 from proxystore.endpoint.storage import ChunkedBlob
-from proxystore.endpoint.storage import blob_size
 from proxystore.endpoint.storage import check_object_size
 from proxystore.serialize.buffers import allocate
-
-CONTIGUOUS_LIMIT = 1024 * 1024
-"""Bodies up to this size are read into one `bytes`, and blobs up to this
-size are sent in one piece; larger ones are streamed."""
 
 
 async def drain(stream: StreamReader) -> None:
@@ -64,7 +62,7 @@ async def read_blob(
         return await _read_into_buffer(stream, length)
     chunks = []
     received = 0
-    async for chunk in stream.iter_any():
+    async for chunk, _ in stream.iter_chunks():
         chunks.append(chunk)
         received += len(chunk)
         if length is None:
@@ -94,7 +92,9 @@ async def _read_into_buffer(stream: StreamReader, length: int) -> Blob:
     buffer = allocate(length)
     view = memoryview(buffer)
     received = 0
-    async for chunk in stream.iter_any():
+    # `iter_chunks` hands over each received chunk as is; `iter_any` would
+    # first join the chunks that queued up, copying the body once more.
+    async for chunk, _ in stream.iter_chunks():
         end = received + len(chunk)
         if end > length:
             raise MalformedRequestError('Body longer than announced.')
@@ -111,30 +111,3 @@ async def iter_chunks(blob: ChunkedBlob) -> AsyncIterator[bytes]:
     """Yield the chunks of `blob` (an aiohttp streaming request body)."""
     for chunk in blob.chunks:
         yield chunk
-
-
-async def write_blob(
-    request: web.Request,
-    blob: Blob,
-) -> web.StreamResponse:
-    """Answer `request` with `blob`, streaming it if large."""
-    if isinstance(blob, ChunkedBlob):
-        chunks: list[bytes | memoryview] = list(blob.chunks)
-    else:
-        view = memoryview(blob).cast('B')
-        if view.nbytes <= CONTIGUOUS_LIMIT:
-            return web.Response(
-                body=blob,
-                content_type='application/octet-stream',
-            )
-        step = CONTIGUOUS_LIMIT
-        chunks = [view[i : i + step] for i in range(0, view.nbytes, step)]
-    response = web.StreamResponse(
-        headers={'Content-Type': 'application/octet-stream'},
-    )
-    response.content_length = blob_size(blob)
-    await response.prepare(request)
-    for chunk in chunks:
-        await response.write(chunk)
-    await response.write_eof()
-    return response

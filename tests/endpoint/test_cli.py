@@ -24,7 +24,7 @@ from proxystore.endpoint.commands import start_endpoint
 from proxystore.endpoint.commands import stop_endpoint
 from proxystore.endpoint.config import get_endpoint_dir
 from proxystore.endpoint.config import get_pid_filepath
-from tests.fixtures.endpoint import free_port
+from tests.fixtures.ports import free_port
 
 
 @pytest.fixture
@@ -50,6 +50,16 @@ def run(home: str, *args: str) -> Result:
     )
 
 
+def configure_on_free_port(home: str, name: str = 'ep') -> int:
+    """Configure endpoint `name` on a free loopback port; return the port."""
+    port = free_port()
+    result = run(
+        home, 'configure', name, '--host', '127.0.0.1', '--port', str(port)
+    )
+    assert result.exit_code == 0, result.output
+    return port
+
+
 def _status_line(home: str, name: str) -> str:
     result = run(home, 'list')
     assert result.exit_code == 0
@@ -61,11 +71,7 @@ def _status_line(home: str, name: str) -> str:
 
 
 def test_lifecycle(home: str) -> None:
-    port = free_port()
-    result = run(
-        home, 'configure', 'ep', '--host', '127.0.0.1', '--port', str(port)
-    )
-    assert result.exit_code == 0, result.output
+    port = configure_on_free_port(home)
     config = load_config('ep', home)
     assert 'STOPPED' in _status_line(home, 'ep')
 
@@ -125,7 +131,7 @@ def test_bad_names(home: str, name: str) -> None:
 def test_bad_ports(home: str, port: str) -> None:
     result = run(home, 'configure', 'ep', '--port', port)
     assert result.exit_code != 0
-    assert 'port' in result.output
+    assert 'Invalid endpoint configuration: port' in result.output
     assert 'No endpoints configured' in run(home, 'list').output
 
 
@@ -162,15 +168,7 @@ def test_port_in_use_is_a_clear_error(home: str) -> None:
 
 
 def test_stale_pid_file_is_ignored(home: str) -> None:
-    run(
-        home,
-        'configure',
-        'ep',
-        '--host',
-        '127.0.0.1',
-        '--port',
-        str(free_port()),
-    )
+    configure_on_free_port(home)
     endpoint_dir = get_endpoint_dir('ep', home)
     dead = subprocess.Popen([sys.executable, '-c', 'pass'])
     dead.wait()
@@ -183,15 +181,7 @@ def test_stale_pid_file_is_ignored(home: str) -> None:
 
 
 def test_foreground_start_stops_on_sigterm(home: str) -> None:
-    run(
-        home,
-        'configure',
-        'ep',
-        '--host',
-        '127.0.0.1',
-        '--port',
-        str(free_port()),
-    )
+    configure_on_free_port(home)
     process = subprocess.Popen(
         [
             sys.executable,

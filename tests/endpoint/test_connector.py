@@ -23,7 +23,7 @@ from proxystore.endpoint.config import get_endpoint_dir
 from proxystore.endpoint.exceptions import EndpointRequestError
 from proxystore.endpoint.session import EndpointSession
 from tests.fixtures.endpoint import endpoint_process
-from tests.fixtures.endpoint import free_port
+from tests.fixtures.ports import free_port
 
 
 def test_no_reachable_endpoint(tmp_path: pathlib.Path) -> None:

@@ -22,7 +22,8 @@ from proxystore.connectors.endpoint import EndpointConnector
 from proxystore.connectors.endpoint import EndpointConnectorError
 from proxystore.connectors.endpoint import EndpointKey
 from tests.fixtures.endpoint import endpoint_process
-from tests.fixtures.endpoint import free_port
+from tests.fixtures.ports import free_port
+from tests.fixtures.processes import stop_process
 
 
 def _relay_endpoints(address: str) -> list[dict[str, str]]:
@@ -70,12 +71,7 @@ def relay_process(port: int | None = None) -> Iterator[str]:
         _wait_for(lambda: process.poll() is None and _healthy(address))
         yield address
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
 
 
 class Sites:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 import urllib.parse
 from typing import Any
 
@@ -24,6 +23,7 @@ from aiohttp import WSMsgType
 from aiohttp import web
 
 from proxystore.endpoint.exceptions import InvalidKeyError
+from proxystore.endpoint.hosting import run_app
 from proxystore.endpoint.keys import validate_uuid
 
 logger = logging.getLogger(__name__)
@@ -141,21 +141,5 @@ async def run_relay(
 
     Without a `stop` event, SIGINT and SIGTERM stop the relay.
     """
-    runner = web.AppRunner(
-        create_relay_app(),
-        access_log=None,
-        handle_signals=False,
-        shutdown_timeout=1,
-    )
-    await runner.setup()
-    try:
-        await web.TCPSite(runner, host, port).start()
-        logger.info('Relay serving at %s:%d', host, port)
-        if stop is None:
-            stop = asyncio.Event()
-            loop = asyncio.get_running_loop()
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.add_signal_handler(sig, stop.set)
-        await stop.wait()
-    finally:
-        await runner.cleanup()
+    logger.info('Relay starting at %s:%d', host, port)
+    await run_app(create_relay_app(), host, port, stop, shutdown_timeout=1)
