@@ -299,10 +299,12 @@ def test_cancel_queued_tasks(
     busy = [executor.submit(remote_wait, gate) for _ in range(2)]
     queued = [executor.submit(remote_double, [i]) for i in range(4)]
     cancelled = [future.cancel() for future in queued]
-    assert any(cancelled)
     assert all(
         f.cancelled() for f, c in zip(queued, cancelled, strict=True) if c
     )
+    # Dask tells the client about a cancellation asynchronously, so cancel()
+    # may answer False at first; the futures still end up cancelled.
+    assert wait_until(lambda: any(f.cancelled() for f in queued))
     open(gate, 'w').close()
     assert [future.result() for future in busy] == [gate, gate]
     for i, future in enumerate(queued):
