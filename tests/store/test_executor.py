@@ -304,7 +304,7 @@ def test_cancel_queued_tasks(
     )
     # Dask tells the client about a cancellation asynchronously, so cancel()
     # may answer False at first; the futures still end up cancelled.
-    assert wait_until(lambda: any(f.cancelled() for f in queued))
+    assert wait_until(lambda q=queued: any(f.cancelled() for f in q))
     open(gate, 'w').close()
     assert [future.result() for future in busy] == [gate, gate]
     for i, future in enumerate(queued):

@@ -326,7 +326,7 @@ def test_topic_stores(tmp_path: Any, file_store: Store[Any]) -> None:
     assert list(a.iter_objects()) == ['to a']
     assert list(b.iter_objects()) == ['to b']
     producer.close(stores=True)  # closed already: does nothing
-    assert not other._closed
+    assert not other.closed
     other.close()
 
 
@@ -480,7 +480,7 @@ def test_consumer_creates_store_from_event(
     assert created is not None
     consumer.close(stores=True)
     assert get_store(store_name) is None
-    assert created._closed
+    assert created.closed
 
 
 def test_unregistered_store_in_process(store_name: str) -> None:
@@ -494,7 +494,7 @@ def test_unregistered_store_in_process(store_name: str) -> None:
         consumer: StreamConsumer[Any] = StreamConsumer(QueueSubscriber(q))
         assert consumer.next_object() == [1, 2]
         consumer.close(stores=True)
-        assert store._closed
+        assert store.closed
 
 
 def test_store_config_must_be_sendable() -> None:

@@ -59,5 +59,5 @@ def test_spawned_consumer(file_store: Store[Any]) -> None:
     ]
     # The consumer evicted what it resolved, except the evict=False object.
     (left,) = stored_files(file_store)
-    assert not file_store._closed
+    assert not file_store.closed
     assert file_store.get(FileKey(left)) == {'k': [1, 2]}
