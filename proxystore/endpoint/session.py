@@ -9,6 +9,9 @@ socket: requests with a `Content-Length` body, and responses framed by
 `Content-Length`, chunked encoding, or connection close. Bodies go straight
 from the caller's buffer to the socket, and large responses are read with
 one copy into a writable buffer the caller owns.
+
+After sending a request the client polls briefly for the answer before
+it blocks (see `proxystore.endpoint.polling`).
 """
 
 from __future__ import annotations
@@ -18,12 +21,15 @@ import os
 import socket
 import ssl
 import threading
+import time
 import urllib.parse
 from collections.abc import Sequence
 from typing import cast
 
 from proxystore.endpoint.config import validate_token
 from proxystore.endpoint.exceptions import EndpointRequestError
+from proxystore.endpoint.polling import POLL_SECONDS
+from proxystore.endpoint.polling import wait_readable
 from proxystore.serialize.buffers import allocate
 from proxystore.utils.closing import CloseOnExit
 
@@ -80,6 +86,10 @@ class _Connection:
             context = ssl.create_default_context()
             sock = context.wrap_socket(sock, server_hostname=host)
         self.sock = sock
+        # TLS sockets refuse recv flags; sockets with a timeout wait for
+        # data inside recv even when asked not to.
+        self.can_poll = not https and timeout is None
+        self.answers_fast = True
         self.reader = cast(
             io.BufferedReader,
             sock.makefile('rb', buffering=_SMALL_BODY),
@@ -94,6 +104,21 @@ class _Connection:
         line = self.reader.readline(_MAX_LINE + 1)
         if len(line) > _MAX_LINE:
             raise EndpointRequestError('Response line too long.')
+        return line
+
+    def _status_line(self) -> bytes:
+        """Read the status line, polling first while answers come fast."""
+        if not self.can_poll:
+            return self._line()
+        started = time.perf_counter()
+        if self.answers_fast:
+            wait_readable(self.sock)
+        line = self._line()
+        # Polling pays only when answers come about as fast as the poll
+        # lasts (a blocked wait adds the wake-up, hence the margin); for a
+        # busy server it would burn CPU time the server could use.
+        elapsed = time.perf_counter() - started
+        self.answers_fast = elapsed < 2 * POLL_SECONDS
         return line
 
     def _read_exactly(self, length: int) -> Body:
@@ -146,7 +171,7 @@ class _Connection:
                 self.sock.sendall(head)
                 for part in body:
                     self.sock.sendall(part)
-            status_line = self._line()
+            status_line = self._status_line()
         except ConnectionError as e:
             if reused:
                 raise _StaleConnectionError(str(e)) from e

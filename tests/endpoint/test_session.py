@@ -205,3 +205,25 @@ def test_body_parts_sent_back_to_back(
     request = server.requests[0]
     assert f'Content-Length: {total}\r\n'.encode() in request
     assert request.endswith(b'\r\n\r\n' + b'a' * size + b'bc')
+
+
+def test_slow_answer_after_the_poll() -> None:
+    # The client polls briefly, then blocks until the late answer arrives.
+    with socket.socket() as listener:
+        listener.bind(('127.0.0.1', 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        pause = threading.Event()
+
+        def answer_late() -> None:
+            conn, _ = listener.accept()
+            with conn:
+                assert conn.recv(65536).startswith(b'GET /slow ')
+                pause.wait(0.05)  # far longer than the client's poll
+                conn.sendall(OK)
+
+        thread = threading.Thread(target=answer_late, daemon=True)
+        thread.start()
+        with EndpointSession(f'http://127.0.0.1:{port}') as session:
+            assert session.request('GET', '/slow') == (200, b'ok')
+        thread.join()
