@@ -24,7 +24,6 @@ has_target: Callable[[Any], bool] = CProxy.__dict__['__resolved__'].__get__
 set_c_factory: Callable[[Any, Any], None] = CProxy.__dict__[
     '__factory__'
 ].__set__
-get_c_factory: Callable[[Any], Any] = CProxy.__dict__['__factory__'].__get__
 # `getattr(get_target(proxy), name)` in one C call (resolves if needed).
 get_target_attr: Callable[[Any, str], Any] = CProxy.__getattr__
 # Stores into the proxy itself a name that its type defines (a slot or a
@@ -36,7 +35,6 @@ __all__ = [
     'CProxy',
     'clear_target',
     'del_own_attr',
-    'get_c_factory',
     'get_target_attr',
     'get_target',
     'has_target',

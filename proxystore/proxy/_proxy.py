@@ -115,8 +115,9 @@ def _init_proxy(
     default_class: type | None,
     default_hash: int | None,
 ) -> None:
-    _set_resolver(proxy, Resolver(factory, proxy))
-    set_c_factory(proxy, _get_resolver(proxy))
+    resolver = Resolver(factory, proxy)
+    _set_resolver(proxy, resolver)
+    set_c_factory(proxy, resolver)
     _set_default_class(proxy, default_class)
     _set_default_hash(proxy, default_hash)
 

@@ -81,7 +81,7 @@ def get_or_create_store(
         store = _stores.get(store_config.name)
         if store is None:
             store = Store.from_config(store_config)
-            if register and _stores.get(store.name) is not store:
+            if register:
                 register_store(store)
         return store
 

@@ -188,7 +188,6 @@ class Store(CloseOnExit, Generic[ConnectorT]):
         self._deserializer: DeserializerT = (
             deserializer or default_deserializer
         )
-        self._cache_size = cache_size
         self._cache: LRUCache[Any, Any] = LRUCache(cache_size)
         self._metrics = StoreMetrics() if metrics else None
         self._populate_target = populate_target
@@ -291,7 +290,7 @@ class Store(CloseOnExit, Generic[ConnectorT]):
             ),
             serializer=self._custom_serializer,
             deserializer=self._custom_deserializer,
-            cache_size=self._cache_size,
+            cache_size=self._cache.maxsize,
             metrics=self._metrics is not None,
             populate_target=self._populate_target,
             auto_register=self._register,

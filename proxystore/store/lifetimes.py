@@ -20,7 +20,6 @@ from typing import runtime_checkable
 
 from proxystore.proxy import Proxy
 from proxystore.store.types import ConnectorKeyT
-from proxystore.store.utils import get_key
 from proxystore.store.utils import get_store_factory
 from proxystore.utils.closing import CloseOnExit
 
@@ -130,7 +129,7 @@ class _TrackedLifetime:
         """
         for proxy in proxies:
             factory = get_store_factory(proxy)
-            self.add_key(get_key(proxy), store=factory.get_store())
+            self.add_key(factory.key, store=factory.get_store())
 
     def done(self) -> bool:
         """Check if the lifetime has ended."""
@@ -266,10 +265,7 @@ class LeaseLifetime(ContextLifetime):
         """
         with self._wakeup:
             self._check_open()
-            if isinstance(expiry, datetime.datetime):
-                self._expiry = expiry.timestamp()
-            else:
-                self._expiry = _expiry_timestamp(expiry, now=self._expiry)
+            self._expiry = _expiry_timestamp(expiry, now=self._expiry)
             self._wakeup.notify_all()
 
     def _run_timer(self) -> None:

@@ -270,6 +270,20 @@ def _describe_borrows(state: _OwnerState) -> str:
     return f'{state.shared} shared borrow(s) (RefProxy) exist'
 
 
+def _require_unborrowed(
+    state: _OwnerState,
+    error: type[BaseRefProxyError],
+    action: str,
+    advice: str = '',
+) -> None:
+    """Raise `error` if the owner is borrowed; `action` is what it refuses."""
+    if state.mutable or state.shared > 0:
+        raise error(
+            f'Cannot {action} of key {state.factory.key!r} while '
+            f'{_describe_borrows(state)}{advice}.',
+        )
+
+
 def _new_ref(
     kind: type[_RefProxyBase[T]],
     proxy: Proxy[T],
@@ -434,8 +448,6 @@ def into_owned(
             f'Cannot take ownership of a {kind.__name__}: only a plain '
             f'store Proxy can be converted with into_owned().',
         )
-    if not issubclass(type(proxy), Proxy):
-        raise TypeError(f'Expected a Proxy, got {type(proxy).__name__}.')
     factory = get_store_factory(proxy)
     owned_key = _owned_key(factory)
     with _LOCK:
@@ -482,12 +494,11 @@ def update(
     kind = _kind(proxy)
     with _LOCK:
         if kind is OwnedProxy:
-            state = _owner_state(proxy)
-            if state.mutable or state.shared > 0:
-                raise MutableBorrowError(
-                    f'Cannot update the object of key {state.factory.key!r} '
-                    f'while {_describe_borrows(state)}.',
-                )
+            _require_unborrowed(
+                _owner_state(proxy),
+                MutableBorrowError,
+                'update the object',
+            )
         elif kind is RefMutProxy:
             _borrow_state(proxy)
         elif kind is RefProxy:
@@ -525,11 +536,7 @@ def drop(proxy: OwnedProxy[Any]) -> None:
     """
     with _LOCK:
         state = _owner_state(proxy)
-        if state.mutable or state.shared > 0:
-            raise ReferenceBorrowedError(
-                f'Cannot drop the owner of key {state.factory.key!r} while '
-                f'{_describe_borrows(state)}.',
-            )
+        _require_unborrowed(state, ReferenceBorrowedError, 'drop the owner')
         _end_ownership(state, 'dropped')
     _evict(state.factory)
     # Later use re-resolves and fails, rather than reading a stale copy.
@@ -577,12 +584,12 @@ def _on_pickle(proxy: Any) -> None:
     with _LOCK:
         if _kind(proxy) is OwnedProxy:
             state = _owner_state(proxy)
-            if state.mutable or state.shared > 0:
-                raise ReferenceBorrowedError(
-                    f'Cannot move (pickle) the owner of key '
-                    f'{state.factory.key!r} while '
-                    f'{_describe_borrows(state)}; send a borrow instead.',
-                )
+            _require_unborrowed(
+                state,
+                ReferenceBorrowedError,
+                'move (pickle) the owner',
+                '; send a borrow instead',
+            )
             _end_ownership(state, 'moved')
         else:
             _borrow_state(proxy).sent = True

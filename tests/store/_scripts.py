@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import pathlib
-import re
 import subprocess
 import sys
+
+from tests.test_readme import code_blocks
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
 def python_blocks(doc: str) -> list[str]:
     """The fenced Python code blocks of a Markdown file in `docs/`."""
-    text = (ROOT / 'docs' / doc).read_text()
-    return re.findall(r'```python\n(.*?)```', text, re.S)
+    return code_blocks((ROOT / 'docs' / doc).read_text())
 
 
 def run_python(

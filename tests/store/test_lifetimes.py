@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import atexit
 import datetime
-import time
 from typing import Any
 
 import pytest
@@ -18,15 +17,8 @@ from proxystore.store.lifetimes import Lifetime
 from proxystore.store.lifetimes import StaticLifetime
 from proxystore.store.lifetimes import register_lifetime_atexit
 from proxystore.store.utils import get_key
+from tests.store._ownership_helpers import wait_until
 from tests.store._threads import run_in_threads
-
-
-def wait_until_done(lifetime: Lifetime) -> None:
-    for _ in range(2000):
-        if lifetime.done():
-            return
-        time.sleep(0.005)
-    raise AssertionError('lifetime did not end')  # pragma: no cover
 
 
 def test_context_lifetime(local_store: Store[Any]) -> None:
@@ -84,7 +76,7 @@ def test_close_stores(store_name: str) -> None:
 def test_lease_lifetime_expires(local_store: Store[Any]) -> None:
     lifetime = LeaseLifetime(local_store, expiry=0.05)
     key = local_store.put('a', lifetime=lifetime)
-    wait_until_done(lifetime)
+    assert wait_until(lifetime.done, timeout=10)
     assert not local_store.exists(key)
 
 
@@ -105,7 +97,7 @@ def test_lease_lifetime_extend(local_store: Store[Any]) -> None:
     assert local_store.exists(key)
     # Bring the expiry into the past: the timer thread ends the lifetime.
     lifetime.extend(datetime.datetime.now() - datetime.timedelta(seconds=1))
-    wait_until_done(lifetime)
+    assert wait_until(lifetime.done, timeout=10)
     assert not local_store.exists(key)
     with pytest.raises(RuntimeError):
         lifetime.extend(1)
