@@ -9,7 +9,6 @@ the table stays meaningful on a noisy, shared machine.
 from __future__ import annotations
 
 import dataclasses
-import statistics
 import time
 from collections.abc import Callable
 
@@ -59,16 +58,6 @@ def best_time(
             fn()
         times.append((time.perf_counter() - start) / number)
     return min(times)
-
-
-def median_time(fn: Callable[[], object], *, repeat: int = 5) -> float:
-    """Return the median seconds per call of ``fn`` over ``repeat`` calls."""
-    samples = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
 
 
 def ratio_row(

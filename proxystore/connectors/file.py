@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from typing import Any
 from typing import NamedTuple
@@ -14,6 +13,7 @@ from proxystore.connectors._directory import random_name
 
 _TEMP_PREFIX = '.tmp-'
 _FORBIDDEN = ('/', '\\', '\x00')
+"""Both path separators (whatever the OS) and NUL."""
 
 
 class FileKey(NamedTuple):
@@ -42,8 +42,6 @@ def _check_filename(filename: object) -> str:
         or not filename
         or filename.startswith('.')
         or any(c in filename for c in _FORBIDDEN)
-        or (os.sep in filename)
-        or (os.altsep is not None and os.altsep in filename)
     ):
         raise ValueError(
             f'Invalid FileKey filename {filename!r}: it must be a non-empty '

@@ -543,8 +543,9 @@ class RedisConnector(CloseOnExit):
                     *(part for name in batch for part in _all_keys(name)),
                 )
             pipeline.execute()
-        with self._lock:
-            self._created.difference_update(names)
+        if self.clear:
+            with self._lock:
+                self._created.difference_update(names)
 
 
 def _count_key(name: str) -> str:

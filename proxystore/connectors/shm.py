@@ -140,13 +140,6 @@ def _map_private(fd: int, size: int) -> memoryview:
     return memoryview(region)
 
 
-def _read_segment(fd: int, size: int) -> bytearray | memoryview:
-    """Map a large segment copy-on-write, or read a small one."""
-    if size >= LARGE_BUFFER:
-        return _map_private(fd, size)
-    return read_into(fd, bytearray(size))
-
-
 class SharedMemoryConnector(DirectoryConnector[SharedMemoryKey]):
     """Connector to shared memory on the local host.
 
@@ -236,7 +229,10 @@ class SharedMemoryConnector(DirectoryConnector[SharedMemoryKey]):
         return self._prefix + name
 
     def _read(self, fd: int, size: int) -> bytearray | memoryview:
-        return _read_segment(fd, size)
+        """Map a large segment copy-on-write, or read a small one."""
+        if size >= LARGE_BUFFER:
+            return _map_private(fd, size)
+        return read_into(fd, bytearray(size))
 
     def _owned_names(self) -> list[str]:
         """Names of this namespace's segments, published or in progress."""

@@ -74,6 +74,8 @@ class Request:
         eager: Whether the handler may start outside a task (in the
             callback that received the request). Handlers using libraries
             that need a current task (e.g. aiohttp's client) must not.
+        context: What `Handlers.check` learned about the request and
+            leaves for `Handlers.handle` (unused by the protocol).
     """
 
     method: str
@@ -83,6 +85,7 @@ class Request:
     content_length: int | None
     body: Blob = b''
     eager: bool = True
+    context: Any = None
 
 
 @dataclasses.dataclass
@@ -356,7 +359,7 @@ class HTTPProtocol(asyncio.Protocol):
         self._discard = self._refusal is not None or self._limit == 0
         if self._discard:
             return
-        length = 0 if self._chunked else self._length or 0
+        length = request.content_length or 0
         if length > CONTIGUOUS_LIMIT:
             self._buffer = allocate(length)
         if self._expect_continue and self._transport is not None:

@@ -92,7 +92,7 @@ async def _identity(endpoint: Endpoint, request: Request) -> Response:
 
 
 async def _get(endpoint: Endpoint, request: Request) -> Response:
-    key, peer = _params(request)
+    key, peer = request.context
     blob = await endpoint.get(key, endpoint=peer)
     if blob is None:
         return Response(404, f'No object with key {key!r}.'.encode())
@@ -100,19 +100,19 @@ async def _get(endpoint: Endpoint, request: Request) -> Response:
 
 
 async def _set(endpoint: Endpoint, request: Request) -> Response:
-    key, peer = _params(request)
+    key, peer = request.context
     await endpoint.set(key, request.body, endpoint=peer)
     return _OK
 
 
 async def _exists(endpoint: Endpoint, request: Request) -> Response:
-    key, peer = _params(request)
+    key, peer = request.context
     found = await endpoint.exists(key, endpoint=peer)
     return _EXISTS_TRUE if found else _EXISTS_FALSE
 
 
 async def _evict(endpoint: Endpoint, request: Request) -> Response:
-    key, peer = _params(request)
+    key, peer = request.context
     await endpoint.evict(key, endpoint=peer)
     return _OK
 
@@ -168,7 +168,8 @@ class EndpointApp:
         limit = self.endpoint.storage.max_object_size
         try:
             if request.path in _KEYED:
-                _, peer = _params(request)
+                key, peer = _params(request)
+                request.context = (key, peer)  # what the route reads
                 # Forwarding uses aiohttp's client, which needs a task.
                 request.eager = peer is None or peer == self.endpoint.uuid
             if request.path in _WITH_BODY and request.content_length:

@@ -35,13 +35,16 @@ def run_example(
     source: str,
     directory: pathlib.Path,
     env: dict[str, str] | None = None,
+    *,
+    timeout: float = 120,
 ) -> None:
     """Run `source` as a script in a fresh interpreter; it must succeed.
 
     Args:
         source: Python code.
-        directory: Where to write the script.
+        directory: Where to write and run the script.
         env: Extra environment variables.
+        timeout: Seconds the script may take.
     """
     script = directory / 'example.py'
     script.write_text(source)
@@ -50,8 +53,9 @@ def run_example(
         env={**os.environ, 'PYTHONPATH': str(DOCS.parent), **(env or {})},
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=timeout,
         check=False,
+        cwd=directory,
     )
     assert result.returncode == 0, result.stderr
 

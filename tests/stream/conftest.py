@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import pathlib
 import queue
 import uuid
 from collections.abc import Iterator
+from multiprocessing.process import BaseProcess
 from typing import Any
 
 import pytest
@@ -16,6 +18,7 @@ from proxystore.store import _stores
 from proxystore.store import unregister_store
 from proxystore.stream import StreamConsumer
 from proxystore.stream import StreamProducer
+from proxystore.stream.shims.queue import QueueLike
 from proxystore.stream.shims.queue import QueuePublisher
 from proxystore.stream.shims.queue import QueueSubscriber
 
@@ -51,9 +54,34 @@ def stored_files(store: Store[Any]) -> list[str]:
     )
 
 
+@contextlib.contextmanager
+def started(process: BaseProcess) -> Iterator[BaseProcess]:
+    """Start `process`; kill it on the way out if it is still running."""
+    process.start()
+    try:
+        yield process
+    finally:
+        if process.is_alive():
+            process.kill()
+            process.join()
+
+
 @pytest.fixture
 def topic_queue() -> queue.Queue[bytes]:
     return queue.Queue()
+
+
+def queue_producer(
+    topic_queue: QueueLike,
+    store: Store[Any],
+    **options: Any,
+) -> StreamProducer[Any]:
+    """A producer of topic `'t'` to `topic_queue`, storing in `store`."""
+    return StreamProducer(
+        QueuePublisher({'t': topic_queue}),
+        default_store=store,
+        **options,
+    )
 
 
 @pytest.fixture
@@ -62,10 +90,7 @@ def pair(
     topic_queue: queue.Queue[bytes],
 ) -> tuple[StreamProducer[Any], StreamConsumer[Any]]:
     """A producer of topic `'t'` and its consumer, over a `queue.Queue`."""
-    producer: StreamProducer[Any] = StreamProducer(
-        QueuePublisher({'t': topic_queue}),
-        default_store=file_store,
-    )
+    producer = queue_producer(topic_queue, file_store)
     consumer: StreamConsumer[Any] = StreamConsumer(
         QueueSubscriber(topic_queue, timeout=10),
     )

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import pathlib
-import re
-import subprocess
-import sys
 
 import pytest
 
+from tests.connectors.helpers import doc_examples
+from tests.connectors.helpers import run_example
 from tests.fixtures.redis import RedisServer
 
-DOC = pathlib.Path(__file__).resolve().parents[2] / 'docs' / 'stream.md'
-BLOCKS = re.findall(r'```python\n(.*?)```', DOC.read_text(), re.S)
+BLOCKS = doc_examples('stream.md')
 # Kafka needs a broker, which the test environment does not have.
 RUNNABLE = [block for block in BLOCKS if 'confluent_kafka' not in block]
 
@@ -28,14 +26,4 @@ def test_example_runs(
     tmp_path: pathlib.Path,
 ) -> None:
     code = RUNNABLE[index].replace('6379', str(redis_server.port))
-    script = tmp_path / 'example.py'
-    script.write_text(code)
-    result = subprocess.run(
-        [sys.executable, str(script)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        cwd=tmp_path,
-    )
-    assert result.returncode == 0, result.stderr
+    run_example(code, tmp_path, timeout=60)

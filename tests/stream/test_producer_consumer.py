@@ -35,6 +35,7 @@ from proxystore.stream.filters import NullFilter
 from proxystore.stream.filters import SamplingFilter
 from proxystore.stream.shims.queue import QueuePublisher
 from proxystore.stream.shims.queue import QueueSubscriber
+from tests.stream.conftest import queue_producer
 from tests.stream.conftest import stored_files
 
 Pair = tuple[StreamProducer[Any], StreamConsumer[Any]]
@@ -143,10 +144,8 @@ def test_batching_sends_one_message_per_batch(
     file_store: Store[Any],
     topic_queue: queue.Queue[bytes],
 ) -> None:
-    producer: StreamProducer[int] = StreamProducer(
-        QueuePublisher({'t': topic_queue}),
-        default_store=file_store,
-        batch_size=3,
+    producer: StreamProducer[int] = queue_producer(
+        topic_queue, file_store, batch_size=3
     )
     for i in range(4):
         producer.send('t', i, metadata={'i': i})
@@ -167,10 +166,8 @@ def test_batches_reach_consumer_in_order(
     file_store: Store[Any],
     topic_queue: queue.Queue[bytes],
 ) -> None:
-    producer: StreamProducer[int] = StreamProducer(
-        QueuePublisher({'t': topic_queue}),
-        default_store=file_store,
-        batch_size=4,
+    producer: StreamProducer[int] = queue_producer(
+        topic_queue, file_store, batch_size=4
     )
     for i in range(10):
         producer.send('t', i)
@@ -207,9 +204,9 @@ def sum_batch(batch: list[list[int]]) -> list[int]:
 def test_aggregator(
     file_store: Store[Any], topic_queue: queue.Queue[bytes]
 ) -> None:
-    producer: StreamProducer[Any] = StreamProducer(
-        QueuePublisher({'t': topic_queue}),
-        default_store=file_store,
+    producer: StreamProducer[Any] = queue_producer(
+        topic_queue,
+        file_store,
         batch_size=3,
         aggregator=lambda objs: sum(objs, []),
     )
@@ -231,11 +228,8 @@ def test_aggregate_evicted_only_if_all_asked(
     file_store: Store[Any],
     topic_queue: queue.Queue[bytes],
 ) -> None:
-    producer: StreamProducer[Any] = StreamProducer(
-        QueuePublisher({'t': topic_queue}),
-        default_store=file_store,
-        batch_size=2,
-        aggregator=sum_batch,
+    producer: StreamProducer[Any] = queue_producer(
+        topic_queue, file_store, batch_size=2, aggregator=sum_batch
     )
     producer.send('t', [1])
     producer.send('t', [2], evict=False)
@@ -254,9 +248,9 @@ def test_producer_filter_drops_before_storing(
     file_store: Store[Any],
     topic_queue: queue.Queue[bytes],
 ) -> None:
-    producer: StreamProducer[int] = StreamProducer(
-        QueuePublisher({'t': topic_queue}),
-        default_store=file_store,
+    producer: StreamProducer[int] = queue_producer(
+        topic_queue,
+        file_store,
         filter_=lambda metadata: metadata.get('odd', False),
     )
     for i in range(6):
@@ -455,9 +449,7 @@ def test_unknown_queue_topic(pair: Pair, file_store: Store[Any]) -> None:
 def test_registered_local_store_in_process(store_name: str) -> None:
     q: queue.Queue[bytes] = queue.Queue()
     with Store(store_name, LocalConnector(), register=True) as store:
-        with StreamProducer[Any](
-            QueuePublisher({'t': q}), default_store=store
-        ) as producer:
+        with queue_producer(q, store) as producer:
             producer.send('t', {'a': 1})
             producer.close_topics('t')
         with StreamConsumer[Any](QueueSubscriber(q)) as consumer:
@@ -486,10 +478,7 @@ def test_consumer_creates_store_from_event(
 def test_unregistered_store_in_process(store_name: str) -> None:
     q: queue.Queue[bytes] = queue.Queue()
     with Store(store_name, LocalConnector()) as store:
-        producer: StreamProducer[Any] = StreamProducer(
-            QueuePublisher({'t': q}),
-            default_store=store,
-        )
+        producer: StreamProducer[Any] = queue_producer(q, store)
         producer.send('t', [1, 2])
         consumer: StreamConsumer[Any] = StreamConsumer(QueueSubscriber(q))
         assert consumer.next_object() == [1, 2]

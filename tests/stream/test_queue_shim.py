@@ -11,8 +11,9 @@ from proxystore.connectors.file import FileKey
 from proxystore.store import Store
 from proxystore.stream import StreamConsumer
 from proxystore.stream import StreamProducer
-from proxystore.stream.shims.queue import QueuePublisher
 from proxystore.stream.shims.queue import QueueSubscriber
+from tests.stream.conftest import queue_producer
+from tests.stream.conftest import started
 from tests.stream.conftest import stored_files
 
 
@@ -34,12 +35,9 @@ def test_spawned_consumer(file_store: Store[Any]) -> None:
     messages = context.Queue()
     results = context.Queue()
     process = context.Process(target=consume_into, args=(messages, results))
-    process.start()
-    try:
-        producer: StreamProducer[Any] = StreamProducer(
-            QueuePublisher({'t': messages}),
-            default_store=file_store,
-            batch_size=2,
+    with started(process):
+        producer: StreamProducer[Any] = queue_producer(
+            messages, file_store, batch_size=2
         )
         producer.send('t', 'text', metadata={'i': 0})
         producer.send('t', np.arange(5), metadata={'i': 1})
@@ -48,10 +46,6 @@ def test_spawned_consumer(file_store: Store[Any]) -> None:
         seen = results.get(timeout=60)
         process.join(timeout=60)
         assert process.exitcode == 0
-    finally:
-        if process.is_alive():
-            process.kill()
-            process.join()
     assert seen == [
         ({'i': 0}, 'Proxy', "'text'"),
         ({'i': 1}, 'Proxy', repr(np.arange(5))),

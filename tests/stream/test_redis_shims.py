@@ -19,6 +19,7 @@ from proxystore.stream.shims.redis import RedisQueuePublisher
 from proxystore.stream.shims.redis import RedisQueueSubscriber
 from proxystore.stream.shims.redis import RedisSubscriber
 from tests.fixtures.redis import RedisServer
+from tests.stream.conftest import started
 
 
 @pytest.fixture
@@ -119,8 +120,7 @@ def test_pubsub_spawned_consumer(
         target=consume_pubsub,
         args=(redis_server.host, redis_server.port, topic, ready, results),
     )
-    process.start()
-    try:
+    with started(process):
         assert ready.wait(timeout=60)
         producer: StreamProducer[list[int]] = StreamProducer(
             RedisPublisher(redis_server.host, redis_server.port),
@@ -133,10 +133,6 @@ def test_pubsub_spawned_consumer(
         assert results.get(timeout=60) == [sum(range(i)) for i in range(7)]
         process.join(timeout=60)
         assert process.exitcode == 0
-    finally:
-        if process.is_alive():
-            process.kill()
-            process.join()
 
 
 def test_queue_stream_waits_for_late_consumer(

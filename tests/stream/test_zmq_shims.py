@@ -15,6 +15,7 @@ from proxystore.stream import StreamProducer
 from proxystore.stream.exceptions import EventDecodeError
 from proxystore.stream.shims.zmq import ZeroMQPublisher
 from proxystore.stream.shims.zmq import ZeroMQSubscriber
+from tests.stream.conftest import started
 from tests.stream.conftest import stored_files
 
 ANY_PORT = 'tcp://127.0.0.1:*'
@@ -126,8 +127,7 @@ def test_spawned_subscriber(
         target=consume_zmq,
         args=(publisher.address, 'numbers', results),
     )
-    process.start()
-    try:
+    with started(process):
         # Proper slow-joiner sync: publish once the child's subscription
         # reached the publisher.
         publisher.wait_for_subscribers('numbers', timeout=60)
@@ -141,8 +141,4 @@ def test_spawned_subscriber(
         assert results.get(timeout=60) == [{'n': i} for i in range(4)]
         process.join(timeout=60)
         assert process.exitcode == 0
-    finally:
-        if process.is_alive():
-            process.kill()
-            process.join()
     assert stored_files(file_store) == []
