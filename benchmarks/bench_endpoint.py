@@ -33,7 +33,9 @@ from typing import Any
 import numpy as np
 
 from benchmarks.common import Row
+from benchmarks.common import StorePutGet
 from benchmarks.common import best_time
+from benchmarks.common import interleaved_best
 from benchmarks.common import ratio_row
 from proxystore.connectors.endpoint import EndpointConnector
 from proxystore.connectors.file import FileConnector
@@ -66,16 +68,6 @@ def _endpoint(home: str) -> Iterator[str]:
         stop_endpoint('bench', proxystore_dir=home)
 
 
-def _put_get_once(store: Any, obj: Any) -> float:
-    """Seconds for one put+get of `obj`; the object is evicted afterwards."""
-    start = time.perf_counter()
-    key = store.put(obj)
-    store.get(key)
-    elapsed = time.perf_counter() - start
-    store.evict(key)
-    return elapsed
-
-
 def _large_row(
     home: str,
     uuid: str,
@@ -89,7 +81,6 @@ def _large_row(
     from proxystore.store import Store
 
     array = np.random.default_rng(0).random(ARRAY_BYTES // 8)
-    file_time = endpoint_time = float('inf')
     with tempfile.TemporaryDirectory() as tmp:
         files = FileConnector(os.path.join(tmp, 'store'))
         endpoint = EndpointConnector([uuid], proxystore_dir=home)
@@ -97,9 +88,10 @@ def _large_row(
             Store('bench-endpoint-file', files, cache_size=0) as file_store,
             Store('bench-endpoint', endpoint, cache_size=0) as store,
         ):
-            for _ in range(repeat):
-                file_time = min(file_time, _put_get_once(file_store, array))
-                endpoint_time = min(endpoint_time, _put_get_once(store, array))
+            file_time, endpoint_time = interleaved_best(
+                [StorePutGet(file_store, array), StorePutGet(store, array)],
+                repeat,
+            )
     row = ratio_row(
         SECTION,
         '64 MiB put+get Store(EndpointConnector)',

@@ -21,6 +21,7 @@ from typing import Any
 from lazy_object_proxy.cext import Proxy as CProxy
 
 from benchmarks.common import Row
+from benchmarks.common import interleaved_best
 from benchmarks.common import ratio_row
 from proxystore.factory import LambdaFactory
 from proxystore.factory import SimpleFactory
@@ -51,23 +52,18 @@ def _per_op(stmt: str, env: dict[str, Any], number: int, repeat: int) -> float:
     return min(timer.repeat(repeat=repeat, number=number)) / number
 
 
-def _interleaved_per_op(
-    stmts: tuple[str, str],
-    env: dict[str, Any],
-    number: int,
-    repeat: int,
-) -> tuple[float, float]:
-    """Best per-op time of two statements, timed in alternating rounds.
+class _Loop:
+    """`number` runs of one statement as a single timed case."""
 
-    Alternating keeps warm-up and CPU frequency drift from favouring
-    whichever statement happens to be timed second.
-    """
-    timers = [timeit.Timer(stmt, globals=env) for stmt in stmts]
-    best = [float('inf')] * len(timers)
-    for _ in range(repeat):
-        for i, timer in enumerate(timers):
-            best[i] = min(best[i], timer.timeit(number))
-    return best[0] / number, best[1] / number
+    def __init__(self, stmt: str, env: dict[str, Any], number: int) -> None:
+        self._timer = timeit.Timer(stmt, globals=env)
+        self._number = number
+
+    def __call__(self) -> None:
+        self._timer.timeit(self._number)
+
+    def reset(self) -> None:
+        pass
 
 
 _UNROLL = 10
@@ -148,8 +144,14 @@ def run(quick: bool) -> list[Row]:
         direct: str,
         limit: float = 1.5,
     ) -> Row:
-        measured, baseline = _interleaved_per_op(
-            (proxied, direct), env, number, repeat
+        # Alternating rounds keep warm-up and CPU frequency drift from
+        # favouring whichever statement is timed second.
+        measured, baseline = (
+            best / number
+            for best in interleaved_best(
+                [_Loop(proxied, env, number), _Loop(direct, env, number)],
+                repeat,
+            )
         )
         row = ratio_row(SECTION, name, measured, baseline, limit, direct)
         row.detail = (

@@ -13,14 +13,15 @@ from __future__ import annotations
 
 import os
 import tempfile
-import time
 from collections.abc import Callable
 from typing import Any
-from typing import Protocol
 
 import numpy as np
 
+from benchmarks.common import Case
 from benchmarks.common import Row
+from benchmarks.common import StorePutGet
+from benchmarks.common import interleaved_best
 from benchmarks.common import ratio_row
 from proxystore.connectors.file import FileConnector
 from proxystore.connectors.local import LocalConnector
@@ -37,36 +38,6 @@ OPS_PER_CYCLE = 3
 section's requests/s."""
 
 
-class _RoundTrip:
-    """put+get of one object; `reset` evicts what the last call stored."""
-
-    def __init__(
-        self,
-        put: Callable[[Any], Any],
-        get: Callable[[Any], Any],
-        evict: Callable[[Any], None],
-        obj: Any,
-    ) -> None:
-        self._put, self._get, self._evict, self._obj = put, get, evict, obj
-        self._keys: list[Any] = []
-
-    def __call__(self) -> None:
-        key = self._put(self._obj)
-        self._keys.append(key)
-        self._get(key)
-
-    def reset(self) -> None:
-        for key in self._keys:
-            self._evict(key)
-        self._keys.clear()
-
-
-class _Case(Protocol):
-    def __call__(self) -> None: ...
-
-    def reset(self) -> None: ...
-
-
 class _Memcpy:
     """One `ndarray.copy()`: the memcpy baseline."""
 
@@ -78,30 +49,6 @@ class _Memcpy:
 
     def reset(self) -> None:
         pass
-
-
-def _interleaved_best(cases: list[_Case], repeat: int) -> list[float]:
-    """Best seconds per case, running the cases in turn every round.
-
-    Alternating keeps baselines and candidates under the same background
-    load on a shared machine; `reset` runs untimed before each call.
-    """
-    best = [float('inf')] * len(cases)
-    try:
-        for _ in range(repeat):
-            for index, case in enumerate(cases):
-                case.reset()
-                start = time.perf_counter()
-                case()
-                best[index] = min(best[index], time.perf_counter() - start)
-    finally:
-        for case in cases:
-            case.reset()
-    return best
-
-
-def _store_trip(store: Any, obj: Any) -> _RoundTrip:
-    return _RoundTrip(store.put, store.get, store.evict, obj)
 
 
 class _RawFile:
@@ -135,13 +82,13 @@ def _large_rows(directory: str, repeat: int) -> list[Row]:
     data = memoryview(array).cast('B')
     local = LocalConnector()
     files = FileConnector(os.path.join(directory, 'connector'))
-    candidates: list[tuple[str, Any, _Case]] = []
+    candidates: list[tuple[str, Any, Case]] = []
     for label, connector in [('Local', local), ('File', files)]:
         store = Store(f'bench-{label}', connector)
-        trip = _store_trip(store, array)
+        trip = StorePutGet(store, array)
         candidates.append((f'Store({label}Connector)', connector, trip))
-    baselines: list[_Case] = [_Memcpy(array), _RawFile(directory, data)]
-    times = _interleaved_best(
+    baselines: list[Case] = [_Memcpy(array), _RawFile(directory, data)]
+    times = interleaved_best(
         baselines + [case for _, _, case in candidates],
         repeat,
     )
@@ -233,10 +180,10 @@ def _small_rows(directory: str, count: int, repeat: int) -> list[Row]:
         via_store = cycle(store.put, store.get, store.evict)
         media.append((label, raw_op, via_connector, via_store))
 
-    cases: list[_Case] = []
+    cases: list[Case] = []
     for _, *ops in media:
         cases.extend(_Repeated(op, count) for op in ops)
-    seconds = iter(t / count for t in _interleaved_best(cases, repeat))
+    seconds = iter(t / count for t in interleaved_best(cases, repeat))
     files.close()
 
     rows = []

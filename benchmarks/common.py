@@ -11,6 +11,8 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable
+from typing import Any
+from typing import Protocol
 
 
 @dataclasses.dataclass
@@ -79,3 +81,49 @@ def ratio_row(
         ok=ratio <= limit,
         detail=f'{measured * 1e3:.3f} ms vs {baseline * 1e3:.3f} ms',
     )
+
+
+class Case(Protocol):
+    """One timed operation; `reset` runs untimed before each call."""
+
+    def __call__(self) -> None: ...
+
+    def reset(self) -> None: ...
+
+
+class StorePutGet:
+    """put+get of one object through a Store; `reset` evicts what it put."""
+
+    def __init__(self, store: Any, obj: Any) -> None:
+        self._store, self._obj = store, obj
+        self._keys: list[Any] = []
+
+    def __call__(self) -> None:
+        key = self._store.put(self._obj)
+        self._keys.append(key)
+        self._store.get(key)
+
+    def reset(self) -> None:
+        for key in self._keys:
+            self._store.evict(key)
+        self._keys.clear()
+
+
+def interleaved_best(cases: list[Case], repeat: int) -> list[float]:
+    """Best seconds per case, running the cases in turn every round.
+
+    Alternating keeps baselines and candidates under the same background
+    load on a shared machine; `reset` runs untimed before each call.
+    """
+    best = [float('inf')] * len(cases)
+    try:
+        for _ in range(repeat):
+            for index, case in enumerate(cases):
+                case.reset()
+                start = time.perf_counter()
+                case()
+                best[index] = min(best[index], time.perf_counter() - start)
+    finally:
+        for case in cases:
+            case.reset()
+    return best
