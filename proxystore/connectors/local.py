@@ -10,7 +10,7 @@ from typing import cast
 
 from typing_extensions import Buffer
 
-from proxystore.serialize.buffers import byte_view
+from proxystore.utils.buffers import byte_view
 from proxystore.utils.closing import CloseOnExit
 
 

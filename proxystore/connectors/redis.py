@@ -35,7 +35,7 @@ from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 from typing_extensions import Buffer
 
-from proxystore.serialize.buffers import byte_views
+from proxystore.utils.buffers import byte_views
 from proxystore.utils.closing import CloseOnExit
 
 __all__ = ['RedisConnector', 'RedisConnectorError', 'RedisKey']
