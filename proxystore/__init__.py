@@ -7,4 +7,10 @@ deserialized just in time.
 
 from __future__ import annotations
 
-__version__ = '0.1.0'
+import importlib.metadata
+
+try:
+    __version__ = importlib.metadata.version('proxystore')
+    """Version of the installed `proxystore` distribution."""
+except importlib.metadata.PackageNotFoundError:  # pragma: no cover
+    __version__ = '0+unknown'
