@@ -12,8 +12,18 @@ with an identifier so `deserialize` knows how to read it back:
 | `polars.DataFrame` | Arrow IPC |
 | anything else | pickle 5, out-of-band buffers; cloudpickle fallback |
 
+Every serialized object states its own length, so `deserialize` raises
+`SerializationError` for a truncated or extended object instead of
+returning wrong data; pickle streams also carry a CRC-32. `deserialize`
+also reads objects serialized by upstream ProxyStore (a two-letter
+identifier and a newline), so data that upstream wrote to a shared
+directory, Redis or an endpoint can be read; `serialize` always writes this
+package's framing.
+
 NumPy, pandas and polars are never imported by this module: an object can
 only be an instance of their types if the library is already loaded.
+Pickling calls `pickle.dump`/`cloudpickle.dump` and reading calls
+`pickle.load`/`cloudpickle.load`, looked up when called.
 
 Copies: a large array is copied once into the serialized `bytes`. On
 `deserialize`, a *writable* input buffer (`bytearray`, writable
@@ -34,9 +44,12 @@ from typing_extensions import Buffer
 from proxystore.serialize import _numpy
 from proxystore.serialize import _pickled
 from proxystore.serialize import _polars
+from proxystore.serialize import _upstream
+from proxystore.serialize._bytes import join_bytes
 from proxystore.serialize._frame import BYTES
 from proxystore.serialize._frame import CLOUDPICKLE
 from proxystore.serialize._frame import ID_SIZE
+from proxystore.serialize._frame import NAMES
 from proxystore.serialize._frame import NUMPY
 from proxystore.serialize._frame import PANDAS
 from proxystore.serialize._frame import PICKLE
@@ -44,11 +57,16 @@ from proxystore.serialize._frame import POLARS
 from proxystore.serialize._frame import STRING
 from proxystore.serialize._frame import SerializationError
 from proxystore.serialize._frame import as_byte_view
-from proxystore.serialize.buffers import join
+from proxystore.serialize._frame import sized
+from proxystore.serialize._frame import sized_payload
+from proxystore.utils.buffers import BytesLike
+from proxystore.utils.buffers import is_bytes_like
 
 __all__ = [
+    'BytesLike',
     'SerializationError',
     'deserialize',
+    'is_bytes_like',
     'serialize',
     'serialize_to_buffers',
 ]
@@ -60,22 +78,21 @@ def _loaded_type(module: str, name: str) -> Any:
     return None if loaded is None else getattr(loaded, name, None)
 
 
-def serialize(obj: Any) -> bytes | memoryview:
+def serialize(obj: Any) -> bytes:
     """Serialize an object to bytes.
 
     Args:
         obj: Object to serialize.
 
     Returns:
-        Bytes that `deserialize` turns back into an equal object: a
-        `bytes` object, or for payloads of 1 MiB and more a read-only
-        `memoryview` (immutable bytes-like, see module docs).
+        A `bytes` object that `deserialize` turns back into an equal
+        object.
 
     Raises:
         SerializationError: If neither pickle nor cloudpickle can
             serialize `obj`.
     """
-    return join(serialize_to_buffers(obj))
+    return join_bytes(serialize_to_buffers(obj))
 
 
 def serialize_to_buffers(obj: Any) -> list[Buffer]:
@@ -93,10 +110,10 @@ def serialize_to_buffers(obj: Any) -> list[Buffer]:
     """
     kind = type(obj)
     if kind is bytes:
-        return [BYTES, obj]
+        return sized(BYTES, obj)
     if kind is str:
         try:
-            return [STRING, obj.encode('utf-8')]
+            return sized(STRING, obj.encode('utf-8'))
         except UnicodeEncodeError:
             # Lone surrogates are valid in str but not in UTF-8.
             return _pickle(obj)
@@ -118,20 +135,19 @@ def serialize_to_buffers(obj: Any) -> list[Buffer]:
 
 def _pickle(obj: Any, identifier: bytes = PICKLE) -> list[Buffer]:
     try:
-        return _pickled.encode(identifier, obj, pickle.dumps)
+        return _pickled.encode(identifier, obj, pickle.dump)
     except Exception:
         pass
     try:
-        return _pickled.encode(CLOUDPICKLE, obj, cloudpickle.dumps)
+        return _pickled.encode(CLOUDPICKLE, obj, cloudpickle.dump)
     except Exception as e:
         raise SerializationError(
-            f'Object of type {type(obj).__name__} cannot be serialized '
-            f'with pickle or cloudpickle: {e!r}',
+            f'Object of type {type(obj)} is not supported.',
         ) from e
 
 
-def deserialize(data: Buffer) -> Any:
-    """Deserialize bytes produced by `serialize`.
+def deserialize(data: BytesLike) -> Any:
+    """Deserialize bytes produced by `serialize` (or by upstream ProxyStore).
 
     Args:
         data: Any bytes-like object. A writable buffer (`bytearray`,
@@ -142,26 +158,56 @@ def deserialize(data: Buffer) -> Any:
         The deserialized object.
 
     Raises:
-        SerializationError: If `data` is not bytes-like, is empty, has an
-            unknown identifier, or its body is truncated or corrupted.
+        ValueError: If `data` is not bytes-like.
+        SerializationError: If `data` is empty or has an unknown
+            identifier (`Unknown identifier ...`), or if it is truncated,
+            extended or corrupted (`Failed to deserialize object using the
+            <name> serializer. ...`).
     """
     view = as_byte_view(data)
-    if len(view) < ID_SIZE:
-        raise SerializationError('Cannot deserialize empty data.')
     identifier = bytes(view[:ID_SIZE])
-    if identifier == BYTES:
-        return bytes(view[ID_SIZE:])
-    if identifier == STRING:
-        try:
-            return str(view[ID_SIZE:], 'utf-8')
-        except UnicodeDecodeError as e:
-            raise SerializationError(f'Invalid UTF-8 string: {e}') from e
-    if identifier in (PICKLE, CLOUDPICKLE, PANDAS):
-        return _pickled.decode(view)
-    if identifier == NUMPY:
-        return _numpy.decode(view)
-    if identifier == POLARS:
-        return _polars.decode(view)
-    raise SerializationError(
-        f'Unknown serialization identifier {identifier!r}.',
-    )
+    name = NAMES.get(identifier)
+    if name is not None:
+        decoder: Any = _DECODERS[identifier]
+    else:
+        upstream = _upstream.identify(view)
+        if upstream is None:
+            raise SerializationError(
+                f'Unknown identifier {bytes(view[:2])!r} for deserialization.',
+            )
+        name, decode = _upstream.DECODERS[upstream]
+        view = view[_upstream.HEADER_SIZE :]
+        decoder = decode
+    try:
+        return decoder(view)
+    except Exception as e:
+        raise SerializationError(
+            f'Failed to deserialize object using the {name} serializer. {e}',
+        ) from e
+
+
+def _bytes(view: memoryview) -> Any:
+    return bytes(sized_payload(view))
+
+
+def _string(view: memoryview) -> Any:
+    return str(sized_payload(view), 'utf-8')
+
+
+def _pickled_with_pickle(view: memoryview) -> Any:
+    return _pickled.decode(view, pickle.load)
+
+
+def _pickled_with_cloudpickle(view: memoryview) -> Any:
+    return _pickled.decode(view, cloudpickle.load)
+
+
+_DECODERS = {
+    BYTES: _bytes,
+    STRING: _string,
+    NUMPY: _numpy.decode,
+    PANDAS: _pickled_with_pickle,
+    POLARS: _polars.decode,
+    PICKLE: _pickled_with_pickle,
+    CLOUDPICKLE: _pickled_with_cloudpickle,
+}

@@ -1,16 +1,23 @@
 """Identifiers and byte-layout helpers shared by the serialization paths.
 
 Every serialized payload starts with a one-byte identifier naming the path
-that produced it. Paths that carry raw buffers place them at aligned
-offsets (see `padding`) so that views into a received buffer are aligned for
-any NumPy dtype.
+that produced it (a lower-case letter, so it can never be mistaken for the
+two-letter identifiers of upstream ProxyStore's framing, see `_upstream`).
+Every frame states how long it is: its header gives the exact size
+of what follows (`sized` frames, NumPy shapes, pickle buffer lengths), so a
+truncated or extended object is always detected. Paths that carry raw
+buffers place them at aligned offsets (see `padding`) so that views into a
+received buffer are aligned for any NumPy dtype.
 """
 
 from __future__ import annotations
 
 import struct
+from typing import Any
 
 from typing_extensions import Buffer
+
+from proxystore.utils.buffers import byte_view
 
 
 class SerializationError(Exception):
@@ -20,13 +27,24 @@ class SerializationError(Exception):
 SerializationError.__module__ = 'proxystore.serialize'
 
 
-BYTES = b'B'
-STRING = b'S'
-NUMPY = b'N'
-PANDAS = b'D'
-POLARS = b'L'
-PICKLE = b'P'
-CLOUDPICKLE = b'C'
+BYTES = b'b'
+STRING = b's'
+NUMPY = b'n'
+PANDAS = b'd'
+POLARS = b'l'
+PICKLE = b'p'
+CLOUDPICKLE = b'c'
+
+NAMES = {
+    BYTES: 'bytes',
+    STRING: 'string',
+    NUMPY: 'numpy',
+    PANDAS: 'pandas',
+    POLARS: 'polars',
+    PICKLE: 'pickle',
+    CLOUDPICKLE: 'cloudpickle',
+}
+"""Serializer name of each identifier (as upstream names them)."""
 
 ID_SIZE = 1
 ALIGNMENT = 64
@@ -55,6 +73,25 @@ def pack_uint32(value: int) -> bytes:
 def pack_uint64s(values: list[int]) -> bytes:
     """Encode unsigned 64-bit little-endian integers back to back."""
     return struct.pack(f'<{len(values)}Q', *values)
+
+
+def sized(identifier: bytes, payload: Buffer) -> list[Buffer]:
+    """Frame `payload` as identifier, uint64 payload length, payload."""
+    return [identifier, _UINT64.pack(memoryview(payload).nbytes), payload]
+
+
+def sized_payload(data: memoryview) -> memoryview:
+    """The payload of a `sized` frame, after checking its length.
+
+    Raises:
+        SerializationError: If `data` is shorter or longer than its
+            header says.
+    """
+    require_length(data, ID_SIZE + _UINT64.size)
+    (size,) = _UINT64.unpack_from(data, ID_SIZE)
+    start = ID_SIZE + _UINT64.size
+    require_exact_length(data, start + size)
+    return data[start:]
 
 
 def unpack_uint32(data: memoryview, offset: int) -> int:
@@ -87,24 +124,15 @@ def require_exact_length(data: memoryview, expected: int) -> None:
         )
 
 
-def as_byte_view(data: Buffer) -> memoryview:
+def as_byte_view(data: Any) -> memoryview:
     """View any bytes-like object as a flat, unsigned-byte memoryview.
 
     Raises:
-        SerializationError: If `data` is not a contiguous bytes-like object.
+        ValueError: If `data` is not bytes-like.
     """
     try:
-        view = memoryview(data)
-    except TypeError as e:
-        raise SerializationError(
-            'Expected a bytes-like object to deserialize, got '
-            f'{type(data).__name__}.',
-        ) from e
-    if view.format == 'B' and view.ndim == 1 and view.c_contiguous:
-        return view
-    try:
-        return view.cast('B')
-    except TypeError as e:
-        raise SerializationError(
-            'Expected a contiguous bytes-like object to deserialize.',
-        ) from e
+        return byte_view(data)
+    except TypeError:
+        raise ValueError(
+            f'Expected data to be a bytes-like type, not {type(data)}.',
+        ) from None

@@ -15,10 +15,15 @@ its checksum is never unpickled.
 Large buffers (NumPy arrays, pandas blocks) travel outside the pickle
 stream so they are copied exactly once into the serialized bytes, and can be
 aliased (writable input) or copied once (immutable input) on the way back.
+
+The pickler's `dump` and `load` are passed in by the caller, which looks
+them up on the `pickle`/`cloudpickle` modules at call time (so patching
+`pickle.load` takes effect).
 """
 
 from __future__ import annotations
 
+import io
 import pickle
 import zlib
 from collections.abc import Callable
@@ -34,28 +39,37 @@ from proxystore.serialize._frame import padding
 from proxystore.serialize._frame import require_exact_length
 from proxystore.serialize._frame import unpack_uint32
 from proxystore.serialize._frame import unpack_uint64s
-from proxystore.serialize.buffers import writable_copy
+from proxystore.utils.buffers import LARGE_BUFFER
+from proxystore.utils.buffers import writable_copy
 
 PROTOCOL = max(5, pickle.HIGHEST_PROTOCOL)
 # The checksum follows the identifier; the checked header starts after it.
 _CHECKED_START = ID_SIZE + 4
 
-Dumper = Callable[..., bytes]
+Dumper = Callable[..., None]
+Loader = Callable[..., Any]
 
 
 def encode(
     identifier: bytes,
     obj: Any,
-    dumps: Dumper,
+    dump: Dumper,
 ) -> list[Buffer]:
-    """Pickle `obj` with `dumps`, framing out-of-band buffers after it.
+    """Pickle `obj` with `dump`, framing out-of-band buffers after it.
+
+    Args:
+        identifier: Frame identifier.
+        obj: Object to pickle.
+        dump: `pickle.dump` or a function with its signature.
 
     Returns:
         The payload's parts, to be written back to back; out-of-band
         buffers are views of the pickled objects' memory (no copy).
     """
     buffers: list[pickle.PickleBuffer] = []
-    stream = dumps(obj, protocol=PROTOCOL, buffer_callback=buffers.append)
+    sink = io.BytesIO()
+    dump(obj, sink, protocol=PROTOCOL, buffer_callback=buffers.append)
+    stream = sink.getbuffer()
     raws = [buffer.raw() for buffer in buffers]
     header = pack_uint32(len(raws)) + pack_uint64s(
         [len(stream), *(raw.nbytes for raw in raws)],
@@ -71,8 +85,8 @@ def encode(
     return parts
 
 
-def decode(data: memoryview) -> Any:
-    """Unpickle a payload written by `encode`.
+def decode(data: memoryview, load: Loader) -> Any:
+    """Unpickle a payload written by `encode` with `load`.
 
     Buffers alias `data` when it is writable; otherwise each one is copied
     once so the objects built on them are writable and independent.
@@ -95,11 +109,73 @@ def decode(data: memoryview) -> Any:
         buffers = [data[a:b] for a, b in spans]
     stream = data[stream_start : stream_start + lengths[0]]
     try:
-        return pickle.loads(stream, buffers=buffers)
+        return load(reader(stream), buffers=buffers)
     except Exception as e:
         raise SerializationError(
             f'Failed to unpickle serialized data: {e!r}',
         ) from e
+
+
+def reader(data: memoryview) -> io.BytesIO | ViewReader:
+    """A binary file reading `data`, for `pickle.load`.
+
+    Small data is copied into a `BytesIO` (the fastest reader); large data
+    is read in place, so a large object in the stream is copied once.
+    """
+    if data.nbytes < LARGE_BUFFER:
+        return io.BytesIO(data)
+    return ViewReader(data)
+
+
+class ViewReader:
+    """A read-only binary file over a memoryview, without copying it.
+
+    Args:
+        data: The bytes to read.
+    """
+
+    def __init__(self, data: memoryview) -> None:
+        self._data = data
+        self._position = 0
+
+    def read(self, size: int = -1) -> bytes:
+        """Read up to `size` bytes (all that is left if negative)."""
+        start, total = self._position, len(self._data)
+        end = total if size < 0 else min(start + size, total)
+        self._position = end
+        return bytes(self._data[start:end])
+
+    def readinto(self, buffer: Buffer) -> int:
+        """Read into `buffer`; returns the number of bytes read."""
+        target = memoryview(buffer).cast('B')
+        start = self._position
+        count = min(target.nbytes, len(self._data) - start)
+        target[:count] = self._data[start : start + count]
+        self._position = start + count
+        return count
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        """Move to `offset` from the start, the position or the end."""
+        base = (0, self._position, len(self._data))[whence]
+        self._position = max(0, min(base + offset, len(self._data)))
+        return self._position
+
+    def tell(self) -> int:
+        """The current position."""
+        return self._position
+
+    def readline(self) -> bytes:
+        """Read up to and including the next newline."""
+        start = end = self._position
+        while end < len(self._data):
+            chunk = bytes(self._data[end : end + 4096])
+            found = chunk.find(b'\n')
+            if found >= 0:
+                end += found + 1
+                break
+            end += len(chunk)
+        self._position = end
+        return bytes(self._data[start:end])
 
 
 def _verify_checksum(data: memoryview, stream_end: int) -> None:

@@ -1,0 +1,75 @@
+"""Join buffers into one `bytes` object at `memcpy` speed.
+
+`b''.join` of tens of megabytes costs four to five times a `memcpy`: the
+new object's memory is a fresh mapping, and every 4 KiB page of it faults
+while it is filled. On CPython under Linux the object is instead created
+uninitialised, its pages are advised to be huge pages (as NumPy does for
+its arrays), and only then filled. The object is complete before any other
+code can see it, so it is an ordinary immutable `bytes`.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import mmap
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from typing_extensions import Buffer
+
+from proxystore.utils.buffers import LARGE_BUFFER
+from proxystore.utils.buffers import byte_view
+
+_PAGE = mmap.PAGESIZE
+# Offset of the character data in a CPython bytes object.
+_DATA_OFFSET = bytes.__basicsize__ - 1
+
+
+def _load() -> tuple[Any, Any] | None:
+    if sys.implementation.name != 'cpython' or not hasattr(
+        mmap,
+        'MADV_HUGEPAGE',
+    ):
+        return None  # pragma: no cover
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        madvise = libc.madvise
+    except (OSError, AttributeError):  # pragma: no cover
+        return None
+    madvise.restype = ctypes.c_int
+    madvise.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
+    new = ctypes.pythonapi.PyBytes_FromStringAndSize
+    new.restype = ctypes.py_object
+    new.argtypes = (ctypes.c_void_p, ctypes.c_ssize_t)
+    return new, madvise
+
+
+_NATIVE = _load()
+
+
+def join_bytes(parts: Sequence[Buffer]) -> bytes:
+    """Concatenate bytes-like objects into one new `bytes` object.
+
+    Raises:
+        TypeError: If a part is not bytes-like.
+    """
+    views = [byte_view(part) for part in parts]
+    total = sum(view.nbytes for view in views)
+    if total < LARGE_BUFFER or _NATIVE is None:
+        return b''.join(views)
+    new, madvise = _NATIVE
+    result: bytes = new(None, total)
+    address = id(result) + _DATA_OFFSET
+    start = -address % _PAGE + address
+    end = (address + total) // _PAGE * _PAGE
+    if end > start:
+        madvise(start, end - start, mmap.MADV_HUGEPAGE)
+    target = memoryview((ctypes.c_char * total).from_address(address))
+    with target.cast('B') as data:
+        offset = 0
+        for view in views:
+            data[offset : offset + view.nbytes] = view
+            offset += view.nbytes
+    target.release()
+    return result
