@@ -1,7 +1,17 @@
-"""The relay server endpoints register with to find their peers.
+"""Deprecated: the old HTTP registry relay (use `proxystore.p2p.relay`).
 
-Run it with `proxystore-relay --port 8700` and point endpoints at it with
-`proxystore-endpoint configure NAME --relay-address ws://host:8700`.
+The relay is now `proxystore.p2p.relay`, and `proxystore-relay` runs
+`proxystore.p2p.relay.run:cli`. This package only remains while the old
+HTTP-forwarding peering (`proxystore.endpoint.peers`) still uses it; it
+binds loopback by default and will be removed with that peering.
 """
 
 from __future__ import annotations
+
+import warnings
+
+warnings.warn(
+    'proxystore.endpoint.relay is deprecated; use proxystore.p2p.relay.',
+    DeprecationWarning,
+    stacklevel=2,
+)

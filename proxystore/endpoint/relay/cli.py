@@ -1,4 +1,7 @@
-"""The `proxystore-relay` command: run a relay server in the foreground."""
+"""Deprecated old relay command (`python -m proxystore.endpoint.relay.cli`).
+
+`proxystore-relay` now runs `proxystore.p2p.relay.run:cli`.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ from proxystore.endpoint.relay.server import run_relay
 
 
 @click.command()
-@click.option('--host', default='0.0.0.0', show_default=True)
+@click.option('--host', default='127.0.0.1', show_default=True)
 @click.option('--port', type=click.IntRange(1, 65535), default=8700)
 @click.option(
     '--log-level',
