@@ -1,55 +1,170 @@
-"""The endpoint: a named blob store that forwards requests to its peers."""
+"""The endpoint: a named blob store that forwards requests to its peers.
+
+An `Endpoint` without a `PeerManager` runs in `EndpointMode.SOLO`: every
+request is served from its storage, whatever endpoint it names. With a
+peer manager it runs in `EndpointMode.PEERING`: a request naming another
+endpoint is sent to that peer as an `EndpointRequest`
+(`proxystore.endpoint.messages`) over a peer connection, and requests
+from peers are served from storage and answered the same way.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import enum
+import logging
 import uuid as uuid_module
+from collections.abc import Generator
 from types import TracebackType
 from typing import TYPE_CHECKING
+from typing import Any
 
-from proxystore.endpoint.exceptions import PeerUnavailableError
+from proxystore.endpoint.exceptions import PeeringNotAvailableError
+from proxystore.endpoint.exceptions import PeerRequestError
 from proxystore.endpoint.keys import validate_key
 from proxystore.endpoint.keys import validate_uuid
+from proxystore.endpoint.messages import EndpointRequest
+from proxystore.endpoint.messages import MessageDecodeError
+from proxystore.endpoint.messages import decode_request
+from proxystore.endpoint.messages import encode_request
+from proxystore.endpoint.messages import transportable_error
 from proxystore.endpoint.storage import Blob
 from proxystore.endpoint.storage import DictStorage
 from proxystore.endpoint.storage import Storage
 
 if TYPE_CHECKING:
-    from proxystore.endpoint.peers import PeerManager
+    from proxystore.p2p.manager import PeerManager
+
+logger = logging.getLogger(__name__)
+
+PEER_REQUEST_TIMEOUT = 300.0
+"""Seconds to wait for a peer to answer one request."""
+
+
+class EndpointMode(enum.Enum):
+    """Whether an endpoint forwards requests to peers."""
+
+    PEERING = 1
+    SOLO = 2
 
 
 class Endpoint:
     """A blob store identified by a UUID that can forward to peers.
 
-    Every operation takes an optional `endpoint` UUID naming the endpoint
-    that owns the blob. Requests for this endpoint (or with no UUID) are
-    served from `storage`; requests naming another endpoint are forwarded
-    to that peer through the `peer_manager`.
+    Use it as `endpoint = await Endpoint(...)` or `async with
+    Endpoint(...) as endpoint:`, which run `async_init()`.
 
     Args:
-        name: Human-readable name (defaults to the UUID's first group).
-        uuid: UUID of this endpoint (a new one is generated if `None`).
-        peer_manager: Forwards requests for other endpoints. Without one,
-            such requests raise `PeerUnavailableError`.
+        name: Name of the endpoint (ignored with a `peer_manager`, whose
+            name is used).
+        uuid: UUID of the endpoint (ignored with a `peer_manager`).
+        peer_manager: Connections to peer endpoints. Without one the
+            endpoint runs in SOLO mode.
         storage: Where blobs live (defaults to `DictStorage()`).
+        peer_request_timeout: Seconds to wait for a peer's answer.
+
+    Raises:
+        ValueError: If there is no `peer_manager` and `name` or `uuid` is
+            missing.
     """
 
     def __init__(
         self,
         name: str | None = None,
-        uuid: str | uuid_module.UUID | None = None,
+        uuid: uuid_module.UUID | str | None = None,
         *,
         peer_manager: PeerManager | None = None,
         storage: Storage | None = None,
+        peer_request_timeout: float = PEER_REQUEST_TIMEOUT,
     ) -> None:
-        self.uuid = validate_uuid(uuid or uuid_module.uuid4())
-        self.name = name or self.uuid.split('-')[0]
-        self.peer_manager = peer_manager
+        if peer_manager is None and (name is None or uuid is None):
+            raise ValueError(
+                'The name and uuid parameters must be provided if a '
+                'PeerManager is not provided.',
+            )
+        self._name = name
+        self._uuid = (
+            None if uuid is None else uuid_module.UUID(validate_uuid(uuid))
+        )
+        self._peer_manager = peer_manager
+        self._mode = (
+            EndpointMode.SOLO if peer_manager is None else EndpointMode.PEERING
+        )
         self.storage: Storage = storage or DictStorage()
+        self.peer_request_timeout = peer_request_timeout
+        self._initialized = False
+        self._closed = False
+        self._pending: dict[str, asyncio.Future[EndpointRequest]] = {}
+        self._peer_tasks: set[asyncio.Task[None]] = set()
+        self._listener: asyncio.Task[None] | None = None
 
     def __repr__(self) -> str:
-        return f'{type(self).__name__}(name={self.name!r}, uuid={self.uuid!r})'
+        return (
+            f'{type(self).__name__}(name={self.name!r}, uuid={self.uuid!r}, '
+            f'mode={self._mode.name})'
+        )
+
+    @property
+    def name(self) -> str:
+        """Name of the endpoint."""
+        if self._peer_manager is not None:
+            return self._peer_manager.name
+        assert self._name is not None
+        return self._name
+
+    @property
+    def uuid(self) -> uuid_module.UUID:
+        """UUID of the endpoint."""
+        if self._peer_manager is not None:
+            return self._peer_manager.uuid
+        assert self._uuid is not None
+        return self._uuid
+
+    @property
+    def mode(self) -> EndpointMode:
+        """PEERING with a peer manager, else SOLO."""
+        return self._mode
+
+    @property
+    def peer_manager(self) -> PeerManager | None:
+        """The peer manager (`None` in SOLO mode).
+
+        Raises:
+            PeeringNotAvailableError: In PEERING mode before
+                `async_init()` ran.
+        """
+        if self._peer_manager is not None and not self._initialized:
+            raise PeeringNotAvailableError(
+                'Peer manager has not been initialized because '
+                'async_init() has not been called. Create the endpoint '
+                'with await Endpoint(...) or async with Endpoint(...).',
+            )
+        return self._peer_manager
+
+    async def async_init(self) -> None:
+        """Start peering: initialize the peer manager, serve peers."""
+        if self._initialized:
+            return
+        if self._peer_manager is not None:
+            await self._peer_manager.async_init()
+            self._listener = asyncio.create_task(
+                self._handle_peer_messages(),
+                name=f'endpoint-peer-listener-{self.uuid}',
+            )
+        self._initialized = True
+        logger.info(
+            'Endpoint %s (%s) initialized in %s mode',
+            self.name,
+            self.uuid,
+            self._mode.name,
+        )
+
+    def __await__(self) -> Generator[Any, None, Endpoint]:
+        return self.__aenter__().__await__()
 
     async def __aenter__(self) -> Endpoint:
+        await self.async_init()
         return self
 
     async def __aexit__(
@@ -60,100 +175,240 @@ class Endpoint:
     ) -> None:
         await self.close()
 
-    def _owner(self, key: str, endpoint: str | None) -> Storage | _Peer:
-        """Return where the blob for `key` lives: storage or a peer.
+    def _is_peer_request(
+        self, endpoint: uuid_module.UUID | str | None
+    ) -> bool:
+        """Whether a request naming `endpoint` goes to a peer."""
+        if self._mode is EndpointMode.SOLO or endpoint is None:
+            return False
+        return validate_uuid(endpoint) != str(self.uuid)
+
+    async def _request_from_peer(
+        self,
+        endpoint: uuid_module.UUID | str,
+        request: EndpointRequest,
+    ) -> EndpointRequest:
+        """Send `request` to peer `endpoint` and return its response.
 
         Raises:
-            InvalidKeyError: If `key` or `endpoint` is malformed.
-            PeerUnavailableError: If `endpoint` names another endpoint and
-                this one has no peer manager.
+            PeerRequestError: If the request cannot be sent or no answer
+                comes within `peer_request_timeout`.
+            Exception: The error the peer's operation raised.
         """
-        validate_key(key)
-        if endpoint is None or endpoint == self.uuid:
-            return self.storage
-        peer = validate_uuid(endpoint)
-        if peer == self.uuid:
-            return self.storage
-        if self.peer_manager is None:
-            raise PeerUnavailableError(
-                f'Endpoint {self.uuid} cannot reach peer {peer}: '
-                'no relay server is configured for peering.',
+        manager = self.peer_manager
+        assert manager is not None
+        peer = uuid_module.UUID(validate_uuid(endpoint))
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[EndpointRequest] = loop.create_future()
+        self._pending[request.uuid] = future
+        try:
+            await manager.send(peer, encode_request(request))
+            response = await asyncio.wait_for(
+                future,
+                self.peer_request_timeout,
             )
-        return _Peer(self.peer_manager, peer)
+        except asyncio.TimeoutError as e:
+            raise PeerRequestError(
+                f'Request to peer {peer} failed: no response within '
+                f'{self.peer_request_timeout} seconds.',
+            ) from e
+        except Exception as e:
+            raise PeerRequestError(
+                f'Request to peer {peer} failed: {e}',
+            ) from e
+        finally:
+            self._pending.pop(request.uuid, None)
+        if response.error is not None:
+            raise response.error
+        return response
 
-    async def evict(self, key: str, endpoint: str | None = None) -> None:
+    def _new_request(
+        self,
+        op: Any,
+        key: str,
+        data: bytes | None = None,
+    ) -> EndpointRequest:
+        return EndpointRequest(
+            kind='request',
+            op=op,
+            uuid=str(uuid_module.uuid4()),
+            key=key,
+            data=data,
+        )
+
+    async def evict(
+        self,
+        key: str,
+        endpoint: uuid_module.UUID | str | None = None,
+    ) -> None:
         """Evict the blob for `key` (no-op if missing).
 
         Args:
             key: Key of the blob.
-            endpoint: UUID of the endpoint owning the blob (`None` = this).
+            endpoint: Endpoint owning the blob (`None`: this one).
         """
-        await self._owner(key, endpoint).evict(key)
+        validate_key(key)
+        if self._is_peer_request(endpoint):
+            assert endpoint is not None
+            await self._request_from_peer(
+                endpoint,
+                self._new_request('evict', key),
+            )
+        else:
+            await self.storage.evict(key)
 
-    async def exists(self, key: str, endpoint: str | None = None) -> bool:
+    async def exists(
+        self,
+        key: str,
+        endpoint: uuid_module.UUID | str | None = None,
+    ) -> bool:
         """Check if a blob exists for `key`.
 
         Args:
             key: Key of the blob.
-            endpoint: UUID of the endpoint owning the blob (`None` = this).
+            endpoint: Endpoint owning the blob (`None`: this one).
         """
-        return await self._owner(key, endpoint).exists(key)
+        validate_key(key)
+        if self._is_peer_request(endpoint):
+            assert endpoint is not None
+            response = await self._request_from_peer(
+                endpoint,
+                self._new_request('exists', key),
+            )
+            return bool(response.exists)
+        return await self.storage.exists(key)
 
     async def get(
         self,
         key: str,
-        endpoint: str | None = None,
+        endpoint: uuid_module.UUID | str | None = None,
     ) -> Blob | None:
         """Get the blob for `key`, or `None` if it does not exist.
 
         Args:
             key: Key of the blob.
-            endpoint: UUID of the endpoint owning the blob (`None` = this).
+            endpoint: Endpoint owning the blob (`None`: this one).
         """
-        return await self._owner(key, endpoint).get(key)
+        validate_key(key)
+        if self._is_peer_request(endpoint):
+            assert endpoint is not None
+            response = await self._request_from_peer(
+                endpoint,
+                self._new_request('get', key),
+            )
+            return response.data
+        return await self.storage.get(key)
 
     async def set(
         self,
         key: str,
-        blob: Blob,
-        endpoint: str | None = None,
+        data: Blob,
+        endpoint: uuid_module.UUID | str | None = None,
     ) -> None:
-        """Store `blob` under `key`.
+        """Store `data` under `key`.
 
         Args:
             key: Key of the blob.
-            blob: Bytes-like blob to store.
-            endpoint: UUID of the endpoint owning the blob (`None` = this).
+            data: Bytes-like blob to store.
+            endpoint: Endpoint owning the blob (`None`: this one).
 
         Raises:
             ObjectSizeExceededError: If the blob is over the storage limit.
         """
-        await self._owner(key, endpoint).set(key, blob)
+        validate_key(key)
+        if self._is_peer_request(endpoint):
+            assert endpoint is not None
+            await self._request_from_peer(
+                endpoint,
+                self._new_request('set', key, bytes(data)),
+            )
+        else:
+            await self.storage.set(key, data)
+
+    async def _handle_peer_messages(self) -> None:
+        """Serve requests from peers and match their responses."""
+        manager = self._peer_manager
+        assert manager is not None
+        while True:
+            peer, message = await manager.recv()
+            try:
+                request = decode_request(message)
+            except MessageDecodeError:
+                logger.warning('Dropped an undecodable message from %s', peer)
+                continue
+            if request.kind == 'response':
+                future = self._pending.get(request.uuid)
+                if future is None or future.done():
+                    logger.warning(
+                        'Dropped a response from %s to an unknown request %s',
+                        peer,
+                        request.uuid,
+                    )
+                else:
+                    future.set_result(request)
+                continue
+            task = asyncio.create_task(self._serve_peer(peer, request))
+            self._peer_tasks.add(task)
+            task.add_done_callback(self._peer_tasks.discard)
+
+    async def _serve_peer(
+        self,
+        peer: uuid_module.UUID,
+        request: EndpointRequest,
+    ) -> None:
+        """Run one request from a peer on storage and send the answer."""
+        logger.debug(
+            'Serving %s request for key %r from peer %s',
+            request.op,
+            request.key,
+            peer,
+        )
+        data = request.data
+        request.kind = 'response'
+        request.data = None
+        try:
+            validate_key(request.key)
+            if request.op == 'evict':
+                await self.storage.evict(request.key)
+            elif request.op == 'exists':
+                request.exists = await self.storage.exists(request.key)
+            elif request.op == 'get':
+                blob = await self.storage.get(request.key)
+                request.data = None if blob is None else bytes(blob)
+            elif request.op == 'set':
+                if data is None:
+                    raise ValueError('A set request must carry data.')
+                await self.storage.set(request.key, data)
+        except Exception as e:
+            request.error = transportable_error(e)
+        manager = self._peer_manager
+        assert manager is not None
+        try:
+            await manager.send(peer, encode_request(request))
+        except Exception as e:
+            logger.error('Failed to answer peer %s: %s', peer, e)
 
     async def close(self) -> None:
-        """Close the peer manager and the storage."""
-        if self.peer_manager is not None:
-            await self.peer_manager.close()
+        """Stop peering and close the peer manager and storage.
+
+        Calling it again does nothing.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        tasks = list(self._peer_tasks)
+        if self._listener is not None:
+            tasks.append(self._listener)
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        for future in self._pending.values():
+            if not future.done():
+                future.set_exception(
+                    PeerRequestError('The endpoint was closed.'),
+                )
+        if self._peer_manager is not None:
+            await self._peer_manager.close()
         await self.storage.close()
-
-
-class _Peer:
-    """The blobs of one peer endpoint, with the `Storage` operations."""
-
-    __slots__ = ('manager', 'peer')
-
-    def __init__(self, manager: PeerManager, peer: str) -> None:
-        self.manager = manager
-        self.peer = peer
-
-    async def evict(self, key: str) -> None:
-        await self.manager.evict(self.peer, key)
-
-    async def exists(self, key: str) -> bool:
-        return await self.manager.exists(self.peer, key)
-
-    async def get(self, key: str) -> Blob | None:
-        return await self.manager.get(self.peer, key)
-
-    async def set(self, key: str, blob: Blob) -> None:
-        await self.manager.set(self.peer, key, blob)

@@ -1,0 +1,634 @@
+"""Peer-to-peer connections: WebRTC data channels, or relayed frames.
+
+A `PeerConnection` is a WebRTC connection (aiortc) to one peer, set up by
+an offer and an answer exchanged through the relay server (upstream
+ProxyStore's flow): `channels` unordered data channels labelled
+`p2p-{i}-{channels}` carry each message cut into chunks
+(`proxystore.p2p.chunks`), chunk `i` on channel `i % channels`.
+
+A `RelayedConnection` has the same API but sends every chunk through the
+relay server's websocket as a `PeerDataMessage` (an extension of this
+implementation). `PeerManager` uses it when ICE cannot connect the two
+peers and the relay advertised the `peer_data` feature.
+
+`path` says how a connection's data travels:
+
+| path | meaning |
+| --- | --- |
+| `'direct'` | WebRTC between host addresses (same host or LAN) |
+| `'hole-punched'` | WebRTC through a NAT mapping found by STUN |
+| `'turn'` | WebRTC through a TURN server |
+| `'relayed'` | through the ProxyStore relay's websocket |
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import logging
+import re
+import uuid as uuid_module
+from collections.abc import Callable
+from collections.abc import Iterator
+from typing import Any
+from typing import Literal
+
+from proxystore.p2p.chunks import Chunk
+from proxystore.p2p.chunks import chunkify
+from proxystore.p2p.chunks import reconstruct
+from proxystore.p2p.exceptions import PeerConnectionError
+from proxystore.p2p.exceptions import PeerConnectionTimeoutError
+from proxystore.p2p.relay.messages import PeerConnectionRequest
+from proxystore.p2p.relay.messages import PeerDataMessage
+from proxystore.utils.counter import AtomicCounter
+
+try:
+    from aiortc import RTCConfiguration
+    from aiortc import RTCDataChannel
+    from aiortc import RTCIceServer
+    from aiortc import RTCPeerConnection
+    from aiortc import RTCSessionDescription
+    from aiortc.contrib.signaling import BYE
+    from aiortc.contrib.signaling import object_from_string
+    from aiortc.contrib.signaling import object_to_string
+    from aiortc.rtcconfiguration import RTCIceTransportPolicy
+    from aiortc.rtcicetransport import RTCIceCandidate
+except ImportError as e:  # pragma: no cover
+    import warnings
+
+    warnings.warn(
+        f'{e}. To enable endpoint peering, install with '
+        '"pip install proxystore[endpoints]".',
+        stacklevel=2,
+    )
+
+logger = logging.getLogger(__name__)
+
+MAX_CHUNK_SIZE_STRING = 2**15
+"""Largest chunk of a str message (characters)."""
+
+MAX_CHUNK_SIZE_BYTES = 2**15
+"""Largest chunk of a bytes message."""
+
+MAX_MESSAGE_SIZE_DEFAULT = 2**31
+"""Default largest message (bytes) a connection accepts from its peer."""
+
+BUFFER_HIGH_WATER = 2**20
+"""Bytes queued on a data channel before `send` waits for it to drain."""
+
+BUFFER_LOW_WATER = 2**19
+"""Queued bytes at which a waiting `send` resumes."""
+
+_STREAM_IDS = 2**32 - 1
+_LABEL = re.compile(r'(\d+)-(\d+)$')
+
+Path = Literal['direct', 'hole-punched', 'turn', 'relayed']
+"""How a connection's data travels (see the module docstring)."""
+
+
+def log_name(uuid: uuid_module.UUID, name: str) -> str:
+    """Return the short name of a peer used in logs: `name(uuid[:8])`."""
+    return f'{name}({str(uuid)[:8]})'
+
+
+class _Assembler:
+    """Rebuilds messages from their chunks, which may come in any order.
+
+    Args:
+        max_message_size: Largest message accepted; chunks of a larger one
+            are refused with `PeerConnectionError`.
+    """
+
+    def __init__(self, max_message_size: int | None) -> None:
+        self.max_message_size = max_message_size
+        self._streams: dict[int, list[Chunk]] = {}
+
+    def add(self, frame: bytes) -> bytes | str | None:
+        """Add one chunk; return the message once it is complete.
+
+        Raises:
+            PeerConnectionError: If the frame is not a chunk, or its
+                message would exceed `max_message_size`.
+        """
+        try:
+            chunk = Chunk.from_bytes(frame)
+        except ValueError as e:
+            raise PeerConnectionError(f'Malformed chunk: {e}') from e
+        limit = self.max_message_size
+        if limit is not None and chunk.seq_len > 1 + limit // max(
+            len(chunk.data),
+            1,
+        ):
+            raise PeerConnectionError(
+                f'Message of {chunk.seq_len} chunks exceeds the '
+                f'{limit}-byte message limit.',
+            )
+        chunks = self._streams.setdefault(chunk.stream_id, [])
+        chunks.append(chunk)
+        if len(chunks) < chunk.seq_len:
+            return None
+        del self._streams[chunk.stream_id]
+        try:
+            return reconstruct(chunks)
+        except ValueError as e:
+            raise PeerConnectionError(f'Malformed message: {e}') from e
+
+
+class _BaseConnection:
+    """What WebRTC and relayed connections share: framing and bookkeeping.
+
+    Args:
+        relay_client: Relay client of this side (gives its uuid and name).
+        max_message_size: Largest message accepted from the peer.
+    """
+
+    def __init__(
+        self,
+        relay_client: Any,
+        *,
+        max_message_size: int | None = MAX_MESSAGE_SIZE_DEFAULT,
+    ) -> None:
+        self._relay_client = relay_client
+        self._peer_uuid: uuid_module.UUID | None = None
+        self._peer_name: str | None = None
+        self._counter = AtomicCounter(size=_STREAM_IDS)
+        self._assembler = _Assembler(max_message_size)
+        self._incoming: asyncio.Queue[bytes | str] = asyncio.Queue()
+        self._close_callbacks: list[Callable[[], Any]] = []
+        self._closed = False
+        self.bytes_sent = 0
+        """Bytes of messages sent to the peer."""
+        self.bytes_received = 0
+        """Bytes of messages received from the peer."""
+
+    @property
+    def peer_uuid(self) -> uuid_module.UUID | None:
+        """UUID of the peer (`None` until known)."""
+        return self._peer_uuid
+
+    @property
+    def peer_name(self) -> str | None:
+        """Name of the peer (`None` until known)."""
+        return self._peer_name
+
+    @property
+    def path(self) -> Path | None:
+        """How data travels (`None` until the connection is up)."""
+        raise NotImplementedError
+
+    def _log_peer(self) -> str:
+        uuid = self._peer_uuid or uuid_module.UUID(int=0)
+        return log_name(uuid, self._peer_name or 'unknown')
+
+    def on_close_callback(
+        self,
+        callback: Callable[..., Any],
+        *args: Any,
+        **kwargs: Any,
+    ) -> None:
+        """Call `callback(*args, **kwargs)` when the connection closes.
+
+        A coroutine function is scheduled as a task.
+        """
+        self._close_callbacks.append(lambda: callback(*args, **kwargs))
+
+    def _run_close_callbacks(self) -> None:
+        callbacks, self._close_callbacks = self._close_callbacks, []
+        for callback in callbacks:
+            result = callback()
+            if asyncio.iscoroutine(result):
+                asyncio.ensure_future(result)
+
+    def _frames(self, message: bytes | str) -> Iterator[bytes]:
+        """Cut a message into the wire frames of its chunks."""
+        if not message:
+            raise PeerConnectionError('Cannot send an empty message.')
+        size = (
+            MAX_CHUNK_SIZE_STRING
+            if isinstance(message, str)
+            else MAX_CHUNK_SIZE_BYTES
+        )
+        try:
+            stream_id = self._counter.increment()
+        except ValueError as e:
+            raise PeerConnectionError(str(e)) from e
+        self.bytes_sent += len(message)
+        return (bytes(c) for c in chunkify(message, size, stream_id))
+
+    def _receive_frame(self, frame: bytes) -> None:
+        try:
+            message = self._assembler.add(frame)
+        except PeerConnectionError as e:
+            logger.warning(
+                'Dropped data from peer %s: %s',
+                self._log_peer(),
+                e,
+            )
+            return
+        if message is not None:
+            self.bytes_received += len(message)
+            self._incoming.put_nowait(message)
+
+    async def recv(self) -> bytes | str:
+        """Wait for the next message from the peer."""
+        return await self._incoming.get()
+
+
+class PeerConnection(_BaseConnection):
+    """A WebRTC connection to one peer.
+
+    Must be created inside a running event loop. The offering side calls
+    `send_offer(peer_uuid)`; the other side passes the offer to
+    `handle_server_message`, which answers it. `ready()` waits until every
+    data channel is open.
+
+    Args:
+        relay_client: Relay client used to exchange the offer and answer.
+        channels: Number of data channels.
+        ice_servers: STUN/TURN servers (`None`: aiortc's default public
+            STUN server; `[]`: none, so only host candidates).
+        ice_transport_policy: `'relay'` allows only TURN candidates (with
+            no TURN server ICE then fails, which forces the relayed
+            fallback of `PeerManager`).
+        max_message_size: Largest message accepted from the peer.
+    """
+
+    def __init__(
+        self,
+        relay_client: Any,
+        *,
+        channels: int = 1,
+        ice_servers: list[RTCIceServer] | None = None,
+        ice_transport_policy: Literal['all', 'relay'] = 'all',
+        max_message_size: int | None = MAX_MESSAGE_SIZE_DEFAULT,
+    ) -> None:
+        if channels < 1:
+            raise ValueError(f'Need at least one channel, not {channels}.')
+        super().__init__(relay_client, max_message_size=max_message_size)
+        self._channel_count = channels
+        self._expected_channels = channels
+        self._channels: dict[str, RTCDataChannel] = {}
+        self._drained: dict[str, asyncio.Event] = {}
+        self._open_channels = 0
+        self._pc = RTCPeerConnection(
+            RTCConfiguration(
+                iceServers=ice_servers,
+                iceTransportPolicy=RTCIceTransportPolicy(
+                    ice_transport_policy,
+                ),
+            ),
+        )
+        loop = asyncio.get_running_loop()
+        self._handshake_success: asyncio.Future[bool] = loop.create_future()
+        self._pc.on('connectionstatechange', self._on_state_change)
+        self._pc.on('datachannel', self._on_datachannel)
+
+    def __repr__(self) -> str:
+        return (
+            f'{type(self).__name__}(peer={self._log_peer()}, '
+            f'state={self.state!r}, path={self.path!r})'
+        )
+
+    @property
+    def state(self) -> str:
+        """State: `'new'`, `'connecting'`, `'connected'`, `'closed'`..."""
+        state: str = self._pc.connectionState
+        return state
+
+    @property
+    def path(self) -> Path | None:
+        """How data travels: `'direct'`, `'hole-punched'` or `'turn'`."""
+        if self.state != 'connected':
+            return None
+        types = _selected_candidate_types(self._pc)
+        if types is None:
+            return 'direct'
+        if 'relay' in types:
+            return 'turn'
+        if types & {'srflx', 'prflx'}:
+            return 'hole-punched'
+        return 'direct'
+
+    async def _on_state_change(self) -> None:
+        state = self._pc.connectionState
+        logger.debug('Peer %s connection state: %s', self._log_peer(), state)
+        if state in ('failed', 'closed'):
+            self._fail_handshake(
+                PeerConnectionError(
+                    f'Peer connection with {self._log_peer()} {state}.',
+                ),
+            )
+            await self.close()
+
+    def _fail_handshake(self, error: Exception) -> None:
+        if not self._handshake_success.done():
+            self._handshake_success.set_exception(error)
+            # Retrieved here so an unawaited failure is not reported.
+            self._handshake_success.exception()
+
+    def _add_channel(self, channel: RTCDataChannel) -> None:
+        label = channel.label
+        self._channels[label] = channel
+        self._drained[label] = asyncio.Event()
+        channel.bufferedAmountLowThreshold = BUFFER_LOW_WATER
+        channel.on('bufferedamountlow', self._drained[label].set)
+        channel.on('message', self._receive_frame_checked)
+
+    def _receive_frame_checked(self, frame: bytes | str) -> None:
+        if isinstance(frame, str):
+            logger.warning(
+                'Dropped a text frame from peer %s: chunks are binary.',
+                self._log_peer(),
+            )
+            return
+        self._receive_frame(frame)
+
+    def _channel_opened(self) -> None:
+        self._open_channels += 1
+        if self._open_channels >= self._expected_channels:
+            if not self._handshake_success.done():
+                self._handshake_success.set_result(True)
+
+    def _on_datachannel(self, channel: RTCDataChannel) -> None:
+        match = _LABEL.search(channel.label)
+        if match is None:
+            self._fail_handshake(
+                PeerConnectionError(
+                    f'Peer opened a data channel with an unexpected label '
+                    f'{channel.label!r}.',
+                ),
+            )
+            return
+        self._expected_channels = int(match.group(2))
+        self._add_channel(channel)
+        self._channel_opened()
+
+    async def send_offer(self, peer_uuid: uuid_module.UUID) -> None:
+        """Open the data channels and send an offer to `peer_uuid`."""
+        self._peer_uuid = peer_uuid
+        for i in range(self._channel_count):
+            channel = self._pc.createDataChannel(
+                f'p2p-{i}-{self._channel_count}',
+                ordered=False,
+            )
+            self._add_channel(channel)
+            channel.on('open', self._channel_opened)
+        await self._pc.setLocalDescription(await self._pc.createOffer())
+        await self._send_description(peer_uuid, 'offer')
+
+    async def send_answer(self, peer_uuid: uuid_module.UUID) -> None:
+        """Answer the offer already set as the remote description."""
+        await self._pc.setLocalDescription(await self._pc.createAnswer())
+        await self._send_description(peer_uuid, 'answer')
+
+    async def _send_description(
+        self,
+        peer_uuid: uuid_module.UUID,
+        description_type: Literal['answer', 'offer'],
+    ) -> None:
+        message = PeerConnectionRequest(
+            source_uuid=self._relay_client.uuid,
+            source_name=self._relay_client.name,
+            peer_uuid=peer_uuid,
+            description_type=description_type,
+            description=object_to_string(self._pc.localDescription),
+        )
+        await self._relay_client.send(message)
+
+    async def handle_server_message(
+        self,
+        message: PeerConnectionRequest,
+    ) -> None:
+        """Apply an offer, answer or candidate relayed from the peer.
+
+        An offer is answered. A message with `error` set (the relay could
+        not deliver ours) fails the handshake.
+        """
+        if message.error is not None:
+            self._fail_handshake(
+                PeerConnectionError(
+                    'Received error message from relay server: '
+                    f'{message.error}',
+                ),
+            )
+            return
+        self._peer_uuid = message.source_uuid
+        self._peer_name = message.source_name
+        try:
+            obj = object_from_string(message.description)
+        except (ValueError, KeyError, TypeError) as e:
+            self._fail_handshake(
+                PeerConnectionError(f'Malformed session description: {e}'),
+            )
+            return
+        if isinstance(obj, RTCSessionDescription):
+            try:
+                await self._pc.setRemoteDescription(obj)
+                if obj.type == 'offer':
+                    await self.send_answer(message.source_uuid)
+            except (ValueError, KeyError, TypeError) as e:
+                # aiortc refuses a description it cannot use.
+                self._fail_handshake(
+                    PeerConnectionError(f'Unusable session description: {e}'),
+                )
+        elif isinstance(obj, RTCIceCandidate):
+            await self._pc.addIceCandidate(obj)
+        elif obj is BYE:
+            await self.close()
+
+    async def ready(self, timeout: float | None = None) -> None:
+        """Wait until the connection can carry messages.
+
+        Raises:
+            PeerConnectionTimeoutError: If not ready within `timeout`.
+            PeerConnectionError: If the handshake failed.
+        """
+        try:
+            await asyncio.wait_for(
+                asyncio.shield(self._handshake_success),
+                timeout,
+            )
+        except asyncio.TimeoutError:
+            raise PeerConnectionTimeoutError(
+                'Timeout waiting for peer to peer connection to establish '
+                f'in {timeout} seconds.',
+            ) from None
+
+    async def send(self, message: bytes | str, timeout: float = 30) -> None:
+        """Send one message (it must not be empty).
+
+        Raises:
+            PeerConnectionTimeoutError: If the connection is not ready
+                within `timeout`.
+            PeerConnectionError: If the connection failed or closed.
+        """
+        await self.ready(timeout)
+        channels = list(self._channels.values())
+        labels = list(self._channels)
+        for i, frame in enumerate(self._frames(message)):
+            channel = channels[i % len(channels)]
+            if channel.bufferedAmount > BUFFER_HIGH_WATER:
+                drained = self._drained[labels[i % len(channels)]]
+                drained.clear()
+                await drained.wait()
+            if channel.readyState != 'open':
+                raise PeerConnectionError(
+                    f'Data channel to {self._log_peer()} is '
+                    f'{channel.readyState}.',
+                )
+            channel.send(frame)
+
+    async def close(self) -> None:
+        """Close the connection and run the close callbacks (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        self._fail_handshake(
+            PeerConnectionError(
+                f'Peer connection with {self._log_peer()} closed.',
+            ),
+        )
+        await self._pc.close()
+        for event in self._drained.values():
+            event.set()
+        self._run_close_callbacks()
+
+
+class RelayedConnection(_BaseConnection):
+    """A connection whose chunks travel through the relay's websocket.
+
+    Each chunk is one `PeerDataMessage` (base64 text). The relay forwards
+    it to the peer, so this works whenever both peers reach the relay.
+
+    Args:
+        relay_client: Relay client of this side.
+        peer_uuid: UUID of the peer.
+        peer_name: Name of the peer, if known (for logs).
+        max_message_size: Largest message accepted from the peer.
+    """
+
+    def __init__(
+        self,
+        relay_client: Any,
+        peer_uuid: uuid_module.UUID,
+        *,
+        peer_name: str | None = None,
+        max_message_size: int | None = MAX_MESSAGE_SIZE_DEFAULT,
+    ) -> None:
+        super().__init__(relay_client, max_message_size=max_message_size)
+        self._peer_uuid = peer_uuid
+        self._peer_name = peer_name
+        self._error: PeerConnectionError | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f'{type(self).__name__}(peer={self._log_peer()}, '
+            f'state={self.state!r})'
+        )
+
+    @property
+    def state(self) -> str:
+        """`'connected'`, `'failed'` (the relay refused) or `'closed'`."""
+        if self._error is not None:
+            return 'failed'
+        return 'closed' if self._closed else 'connected'
+
+    @property
+    def path(self) -> Path | None:
+        """Always `'relayed'`."""
+        return 'relayed'
+
+    async def ready(self, timeout: float | None = None) -> None:
+        """Return at once unless the connection failed or closed.
+
+        Raises:
+            PeerConnectionError: If the connection failed or closed.
+        """
+        if self._error is not None:
+            raise self._error
+        if self._closed:
+            raise PeerConnectionError(
+                f'Relayed connection with {self._log_peer()} closed.',
+            )
+
+    async def send(self, message: bytes | str, timeout: float = 30) -> None:
+        """Send one message through the relay (it must not be empty).
+
+        Raises:
+            PeerConnectionError: If the connection failed or closed, or
+                the relay did not take the message within `timeout`.
+        """
+        await self.ready()
+        assert self._peer_uuid is not None
+        peer = self._peer_uuid
+        source = self._relay_client.uuid
+        frames = self._frames(message)
+
+        async def _send_all() -> None:
+            for frame in frames:
+                await self._relay_client.send(
+                    PeerDataMessage(
+                        source_uuid=source,
+                        peer_uuid=peer,
+                        data=base64.b64encode(frame).decode('ascii'),
+                    ),
+                )
+
+        try:
+            await asyncio.wait_for(_send_all(), timeout)
+        except asyncio.TimeoutError:
+            raise PeerConnectionTimeoutError(
+                f'Relay did not take a message for {self._log_peer()} '
+                f'within {timeout} seconds.',
+            ) from None
+
+    async def handle_data_message(self, message: PeerDataMessage) -> None:
+        """Take one chunk relayed from the peer, or the relay's error."""
+        if message.error is not None:
+            self._error = PeerConnectionError(
+                f'Received error message from relay server: {message.error}',
+            )
+            logger.warning(
+                'Relayed connection with %s failed: %s',
+                self._log_peer(),
+                message.error,
+            )
+            await self.close()
+            return
+        try:
+            frame = base64.b64decode(message.data, validate=True)
+        except (binascii.Error, ValueError) as e:
+            logger.warning(
+                'Dropped relayed data from %s: not base64 (%s).',
+                self._log_peer(),
+                e,
+            )
+            return
+        self._receive_frame(frame)
+
+    async def close(self) -> None:
+        """Close the connection and run the close callbacks (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        self._run_close_callbacks()
+
+
+def _selected_candidate_types(pc: RTCPeerConnection) -> set[str] | None:
+    """Return the candidate types of the ICE pair carrying the data.
+
+    aiortc does not expose the selected pair publicly: this reads
+    aioice's nominated pair and returns `None` if that is not possible.
+    """
+    try:
+        sctp: Any = pc.sctp
+        ice = sctp.transport.transport  # RTCDtlsTransport -> RTCIceTransport
+        nominated = ice._connection._nominated
+        pairs = list(nominated.values())
+    except AttributeError:  # pragma: no cover
+        return None
+    if not pairs:
+        return None
+    pair = pairs[0]
+    return {pair.local_candidate.type, pair.remote_candidate.type}
