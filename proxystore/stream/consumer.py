@@ -3,63 +3,64 @@
 from __future__ import annotations
 
 import collections
+import logging
+import sys
 import threading
 from collections.abc import Generator
-from typing import TYPE_CHECKING
 from typing import Any
 from typing import Generic
 from typing import TypeVar
-from typing import cast
+from typing import Union
 
-from proxystore.factory import Factory
-from proxystore.factory import SimpleFactory
 from proxystore.proxy import Proxy
+from proxystore.store import get_or_create_store
 from proxystore.store import get_store
+from proxystore.store import unregister_store
+from proxystore.store.base import Store
 from proxystore.store.base import find_open_store
-from proxystore.store.config import StoreConfig
-from proxystore.store.factory import StoreFactory
 from proxystore.stream.events import EndOfStreamEvent
 from proxystore.stream.events import Event
 from proxystore.stream.events import EventBatch
 from proxystore.stream.events import NewObjectEvent
 from proxystore.stream.events import NewObjectKeyEvent
-from proxystore.stream.events import ObjectEvent
 from proxystore.stream.events import bytes_to_event
 from proxystore.stream.exceptions import EventDecodeError
 from proxystore.stream.exceptions import StreamClosedError
-from proxystore.stream.filters import Filter
 from proxystore.stream.protocols import EventSubscriber
+from proxystore.stream.protocols import Filter
+from proxystore.stream.protocols import MessageSubscriber
 from proxystore.stream.protocols import Subscriber
 from proxystore.utils.closing import CloseOnExit
 
-if TYPE_CHECKING:
+if sys.version_info >= (3, 11):  # pragma: >=3.11 cover
+    from typing import Self
+else:  # pragma: <3.11 cover
     from typing_extensions import Self
+
+logger = logging.getLogger(__name__)
 
 T = TypeVar('T')
 
-_EVENT_TYPES = (
-    NewObjectEvent,
-    NewObjectKeyEvent,
-    EndOfStreamEvent,
-    EventBatch,
-)
+_ObjectEvent = Union[NewObjectEvent, NewObjectKeyEvent]  # noqa: UP007
 
 
 class StreamConsumer(CloseOnExit, Generic[T]):
-    """Iterator of proxies of the objects sent to a stream.
+    """Iterator of the objects sent to a stream.
 
-    Each event received through the subscriber becomes a proxy whose
-    [`StoreFactory`][proxystore.store.factory.StoreFactory] fetches the
-    object from the store named in the event: a store of this process
-    (registered under that name, or open with the same configuration),
-    else one created and registered from the configuration in the event.
-    Resolving the proxy evicts the object if the producer sent it with
-    `evict=True`.
+    Each [`NewObjectKeyEvent`][proxystore.stream.events.NewObjectKeyEvent]
+    received through the subscriber becomes a proxy of the object
+    (`store.proxy_from_key(key, evict=event.evict)`), from the store named
+    in the event: the store registered in this process under that name, a
+    store open in this process with the same configuration, else one
+    created from the configuration in the event and registered (cached
+    per topic). An object sent inline
+    ([`NewObjectEvent`][proxystore.stream.events.NewObjectEvent]) is
+    returned as it is.
 
-    Iteration ends (`StopIteration`) at the first
+    Iteration stops (`StopIteration`) at each
     [`EndOfStreamEvent`][proxystore.stream.events.EndOfStreamEvent], i.e.,
     when a producer closes a topic (use one consumer per topic if several
-    topics end independently), or when the subscriber's iteration ends.
+    topics end independently), and when the subscriber's iteration ends.
 
     Example:
         ```python
@@ -68,16 +69,18 @@ class StreamConsumer(CloseOnExit, Generic[T]):
         ```
 
     The consumer is thread-safe: threads sharing it each receive different
-    objects. A message that is not a valid event raises
+    objects. A message that is not a valid event (or names something the
+    [allow-list][proxystore.stream.allowlist] refuses) raises
     [`EventDecodeError`][proxystore.stream.exceptions.EventDecodeError]
     from the call that received it; the consumer stays usable and the next
     call continues with the next message.
 
     Args:
         subscriber: Subscriber of the broker's messages (a
-            [`Subscriber`][proxystore.stream.protocols.Subscriber], or an
+            [`MessageSubscriber`][proxystore.stream.protocols.MessageSubscriber],
+            or an
             [`EventSubscriber`][proxystore.stream.protocols.EventSubscriber]
-            that yields events).
+            that yields event batches).
         filter_: Optional filter of objects by their metadata: objects for
             which it returns `True` are skipped (and evicted if their event
             asks for eviction, so nothing is left behind in the store).
@@ -88,27 +91,24 @@ class StreamConsumer(CloseOnExit, Generic[T]):
 
     def __init__(
         self,
-        subscriber: Subscriber | EventSubscriber,
+        subscriber: Subscriber,
         *,
         filter_: Filter | None = None,
     ) -> None:
-        self._receives_bytes = isinstance(subscriber, Subscriber)
+        self._receives_bytes = isinstance(subscriber, MessageSubscriber)
         if not (
             self._receives_bytes or isinstance(subscriber, EventSubscriber)
         ):
             raise TypeError(
                 f'{type(subscriber).__name__} is not a subscriber: it needs '
                 'next_message(), iteration and close() (see '
-                'proxystore.stream.protocols.Subscriber).',
+                'proxystore.stream.protocols.MessageSubscriber).',
             )
         self.subscriber = subscriber
         self._filter = filter_
-        self._pending: collections.deque[ObjectEvent | EndOfStreamEvent] = (
-            collections.deque()
-        )
-        # First configuration seen of each store name.
-        self._store_configs: dict[str, StoreConfig] = {}
-        self._ended = False
+        self._pending: collections.deque[Event] = collections.deque()
+        # Store of each topic, found or created on first use.
+        self._stores: dict[str, Store[Any]] = {}
         self._closed = False
         self._lock = threading.Lock()
 
@@ -118,120 +118,142 @@ class StreamConsumer(CloseOnExit, Generic[T]):
     def __iter__(self) -> Self:
         return self
 
-    def __next__(self) -> Proxy[T]:
+    def __next__(self) -> T | Proxy[T]:
         return self.next()
 
-    def _receive(self) -> Event:
+    def _receive(self) -> EventBatch:
         if self._receives_bytes:
-            subscriber = cast(Subscriber, self.subscriber)
-            return bytes_to_event(subscriber.next_message())
-        event = cast(EventSubscriber, self.subscriber).next_events()
-        if not isinstance(event, _EVENT_TYPES):
-            raise EventDecodeError(
-                f'The subscriber returned a {type(event).__name__}, not a '
-                'stream event.',
-            )
-        return event
+            assert isinstance(self.subscriber, MessageSubscriber)
+            event = bytes_to_event(self.subscriber.next_message())
+        else:
+            assert isinstance(self.subscriber, EventSubscriber)
+            event = self.subscriber.next_events()
+        if isinstance(event, EventBatch):
+            return event
+        if isinstance(
+            event,
+            (EndOfStreamEvent, NewObjectEvent, NewObjectKeyEvent),
+        ):
+            return EventBatch(event.topic, [event])
+        raise EventDecodeError(
+            f'The subscriber returned a {type(event).__name__}, not a '
+            'stream event batch.',
+        )
 
-    def _next_event(self) -> ObjectEvent:
+    def _store(self, event: NewObjectKeyEvent) -> Store[Any]:
+        """Return the store of an event's object (cached per topic)."""
+        config = event.store_config
+        store = self._stores.get(event.topic)
+        if store is None or store.name != config.name:
+            store = get_store(config.name) or find_open_store(config)
+            if store is None:
+                store = get_or_create_store(config, register=True)
+                logger.debug('Created store %r for the stream', config.name)
+            self._stores[event.topic] = store
+        return store
+
+    def _next_event(self) -> _ObjectEvent:
         """Return the next event that delivers a kept object."""
         with self._lock:
-            return self._next_event_locked()
+            if self._closed:
+                raise StreamClosedError('The stream consumer is closed.')
+            while True:
+                if not self._pending:
+                    batch = self._receive()
+                    logger.debug(
+                        'Received %d event(s) of topic %r',
+                        len(batch.events),
+                        batch.topic,
+                    )
+                    self._pending.extend(batch.events)
+                    continue
+                event = self._pending.popleft()
+                if isinstance(event, EndOfStreamEvent):
+                    logger.debug('End of stream of topic %r', event.topic)
+                    raise StopIteration
+                if self._filter is not None and self._filter(event.metadata):
+                    self._drop(event)
+                    continue
+                return event
 
-    def _next_event_locked(self) -> ObjectEvent:
-        if self._closed:
-            raise StreamClosedError('The stream consumer is closed.')
-        while True:
-            if self._ended:
-                raise StopIteration
-            if not self._pending:
-                try:
-                    event = self._receive()
-                except StopIteration:
-                    self._ended = True
-                    raise
-                if isinstance(event, EventBatch):
-                    self._pending.extend(event.events)
-                else:
-                    self._pending.append(event)
-                continue
-            event = self._pending.popleft()
-            if isinstance(event, EndOfStreamEvent):
-                self._ended = True
-                self._pending.clear()
-                continue
-            if isinstance(event, NewObjectKeyEvent):
-                self._store_configs.setdefault(
-                    event.store_config.name,
-                    event.store_config,
-                )
-            if self._filter is not None and self._filter(event.metadata):
-                self._drop(event)
-                continue
-            return event
-
-    def _drop(self, event: ObjectEvent) -> None:
+    def _drop(self, event: _ObjectEvent) -> None:
         """Evict a filtered-out object if the producer asked for eviction."""
+        logger.debug('Filter dropped an object of topic %r', event.topic)
         if isinstance(event, NewObjectKeyEvent) and event.evict:
-            factory: StoreFactory[Any, T] = StoreFactory(
-                event.key,
-                event.store_config,
-            )
-            factory.get_store().evict(event.key)
+            self._store(event).evict(event.get_key())
 
-    @staticmethod
-    def _factory(event: ObjectEvent) -> Factory[T]:
-        if isinstance(event, NewObjectKeyEvent):
-            return StoreFactory(
-                event.key,
-                event.store_config,
-                evict=event.evict,
-            )
-        return SimpleFactory(cast(T, event.obj))
+    def _proxy(self, event: _ObjectEvent) -> T | Proxy[T]:
+        if isinstance(event, NewObjectEvent):
+            obj: T = event.obj
+            return obj
+        store = self._store(event)
+        return store.proxy_from_key(event.get_key(), evict=event.evict)
 
-    def next(self) -> Proxy[T]:
-        """Return a proxy of the next object of the stream.
+    def _object(self, event: _ObjectEvent) -> T:
+        if isinstance(event, NewObjectEvent):
+            obj: T = event.obj
+            return obj
+        store = self._store(event)
+        key = event.get_key()
+        found = store.get(key)
+        if found is None:
+            raise ValueError(
+                f'Store(name="{store.name}") returned None for key={key}.',
+            )
+        if event.evict:
+            store.evict(key)
+        stored: T = found
+        return stored
+
+    def next(self) -> T | Proxy[T]:
+        """Return the next object of the stream, as a proxy.
+
+        Objects sent inline are returned as they are.
 
         Blocks until an event arrives (as the subscriber does).
 
         Raises:
-            StopIteration: If the stream ended.
+            StopIteration: If the stream ended (an end-of-stream event).
             StreamClosedError: If the consumer is closed.
             EventDecodeError: If the next message is not a valid event.
         """
-        return Proxy(self._factory(self._next_event()))
+        return self._proxy(self._next_event())
 
-    def next_with_metadata(self) -> tuple[dict[str, Any], Proxy[T]]:
-        """Return the metadata and a proxy of the next object.
+    def next_with_metadata(self) -> tuple[dict[str, Any], T | Proxy[T]]:
+        """Return the metadata and the next object (as by `next()`).
 
         Raises:
             StopIteration: If the stream ended.
         """
         event = self._next_event()
-        return event.metadata, Proxy(self._factory(event))
+        return event.metadata, self._proxy(event)
 
     def next_object(self) -> T:
         """Return the next object of the stream itself (no proxy).
 
+        The object is fetched from its store now (and evicted if its event
+        asks for eviction).
+
         Raises:
             StopIteration: If the stream ended.
-            ProxyResolveMissingKeyError: If the object is no longer in its
-                store.
+            ValueError: If the store returned `None` for the key (the
+                object is no longer in its store).
         """
-        return self._factory(self._next_event()).resolve()
+        return self._object(self._next_event())
 
     def next_object_with_metadata(self) -> tuple[dict[str, Any], T]:
         """Return the metadata and the next object itself.
 
         Raises:
             StopIteration: If the stream ended.
+            ValueError: If the store returned `None` for the key.
         """
         event = self._next_event()
-        return event.metadata, self._factory(event).resolve()
+        return event.metadata, self._object(event)
 
     def iter_with_metadata(
         self,
-    ) -> Generator[tuple[dict[str, Any], Proxy[T]], None, None]:
+    ) -> Generator[tuple[dict[str, Any], T | Proxy[T]], None, None]:
         """Iterate over `(metadata, proxy)` pairs until the stream ends."""
         while True:
             try:
@@ -266,10 +288,8 @@ class StreamConsumer(CloseOnExit, Generic[T]):
         Closing a closed consumer does nothing.
 
         Args:
-            stores: Close the stores of this process that the objects seen
-                resolve through (registered under the name in the event,
-                or open with the same configuration). Do this only once
-                every proxy from the stream has been resolved.
+            stores: Close and unregister the stores the consumer used. Do
+                this only once every proxy from the stream was resolved.
             subscriber: Close the subscriber.
         """
         if self._closed:
@@ -278,7 +298,6 @@ class StreamConsumer(CloseOnExit, Generic[T]):
         if subscriber:
             self.subscriber.close()
         if stores:
-            for name, config in sorted(self._store_configs.items()):
-                store = get_store(name) or find_open_store(config)
-                if store is not None:
-                    store.close()
+            for store in {id(s): s for s in self._stores.values()}.values():
+                store.close()
+                unregister_store(store)

@@ -3,18 +3,21 @@
 Producers publish events, not objects: a
 [`NewObjectKeyEvent`][proxystore.stream.events.NewObjectKeyEvent] names the
 key of an object in a store and carries that store's configuration, so a
-consumer anywhere can fetch the object. Events travel as compact JSON.
+consumer anywhere can fetch the object; a
+[`NewObjectEvent`][proxystore.stream.events.NewObjectEvent] carries a
+(small) object inline, for topics without a store. Every publish is one
+[`EventBatch`][proxystore.stream.events.EventBatch].
 
-Trust model:
-    Decoding a message never unpickles anything and never calls code named
-    in the message, except that keys are rebuilt by calling their named
-    tuple class (only subclasses of `tuple` are accepted). The *store
-    configuration* in an event is another matter: resolving the object
-    creates a store from it (unless this process already registered a store
-    of that name), which imports and instantiates the connector class it
-    names and imports the serializer functions it names. Only consume
-    streams from brokers and producers you trust, or register your own
-    stores under the expected names before consuming.
+Wire format and trust model:
+    `event_to_bytes()` writes compact UTF-8 JSON, never pickles:
+    metadata, inline objects and raw keys are JSON values plus tagged
+    tuples, bytes, sets, non-finite floats, dictionaries with non-string
+    keys and named-tuple keys of registered connectors. `bytes_to_event()`
+    never unpickles and checks every class or function an event names
+    (key type, connector kind, serializer) against the allow-list of
+    [`proxystore.stream.allowlist`][proxystore.stream.allowlist] *before*
+    importing anything, so a hostile message cannot make a consumer import
+    an arbitrary module.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
+import logging
 from collections.abc import Mapping
 from typing import Any
 from typing import Union
@@ -29,59 +33,28 @@ from typing import Union
 import pydantic
 
 from proxystore.store.config import StoreConfig
-from proxystore.store.config import import_from_path
-from proxystore.store.config import object_path
+from proxystore.stream._codec import decode_value
+from proxystore.stream._codec import encode_value
+from proxystore.stream.allowlist import check_connector
+from proxystore.stream.allowlist import check_key_type
+from proxystore.stream.allowlist import check_serializer
 from proxystore.stream.exceptions import EventDecodeError
 from proxystore.stream.exceptions import EventEncodeError
+from proxystore.utils.imports import get_object_path
+
+logger = logging.getLogger(__name__)
 
 
-class EventType(str, enum.Enum):
+class EventType(enum.Enum):
     """Value of the `event_type` field of an encoded event."""
 
-    NEW_OBJECT = 'new_object'
-    NEW_OBJECT_KEY = 'new_object_key'
     END_OF_STREAM = 'end_of_stream'
     EVENT_BATCH = 'event_batch'
+    NEW_OBJECT = 'new_object'
+    NEW_OBJECT_KEY = 'new_object_key'
 
 
-@dataclasses.dataclass(frozen=True)
-class NewObjectEvent:
-    """An object sent inline, in the event itself.
-
-    Producers use it for objects buffered until a batch is aggregated; on
-    the wire the object must be a JSON value.
-
-    Attributes:
-        topic: Topic of the stream.
-        obj: The object.
-        metadata: User metadata (a JSON object).
-    """
-
-    topic: str
-    obj: Any
-    metadata: dict[str, Any] = dataclasses.field(default_factory=dict)
-
-
-@dataclasses.dataclass(frozen=True)
-class NewObjectKeyEvent:
-    """An object put in a store: its key and how to reach the store.
-
-    Attributes:
-        topic: Topic of the stream.
-        key: Connector key of the object.
-        store_config: Configuration of the store holding the object.
-        evict: Evict the object from the store once a consumer resolves it.
-        metadata: User metadata (a JSON object).
-    """
-
-    topic: str
-    key: Any
-    store_config: StoreConfig
-    evict: bool = True
-    metadata: dict[str, Any] = dataclasses.field(default_factory=dict)
-
-
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass
 class EndOfStreamEvent:
     """The producer closed the topic: no more objects will follow.
 
@@ -91,187 +64,179 @@ class EndOfStreamEvent:
 
     topic: str
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> EndOfStreamEvent:
+        """Create the event from its dictionary form (see `event_to_dict`).
 
-@dataclasses.dataclass(frozen=True)
+        Raises:
+            EventDecodeError: If a field is missing or of the wrong type.
+        """
+        return cls(topic=_get(data, 'topic', str))
+
+
+@dataclasses.dataclass
+class NewObjectEvent:
+    """An object sent inline, in the event itself.
+
+    Producers send these for topics without a store.
+
+    Attributes:
+        topic: Topic of the stream.
+        obj: The object.
+        metadata: User metadata.
+    """
+
+    topic: str
+    obj: Any
+    metadata: dict[str, Any]
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> NewObjectEvent:
+        """Create the event from its dictionary form (see `event_to_dict`).
+
+        Raises:
+            EventDecodeError: If a field is missing or of the wrong type.
+        """
+        if 'obj' not in data:
+            raise EventDecodeError("Event field 'obj' is missing.")
+        return cls(
+            topic=_get(data, 'topic', str),
+            obj=data['obj'],
+            metadata=_get(data, 'metadata', dict),
+        )
+
+
+@dataclasses.dataclass
+class NewObjectKeyEvent:
+    """An object put in a store: its key and how to reach the store.
+
+    Attributes:
+        topic: Topic of the stream.
+        key_type: Dotted path of the key's class.
+        raw_key: Fields of the key (`list(key)`).
+        evict: Evict the object from the store once a consumer resolves it.
+        metadata: User metadata.
+        store_config: Configuration of the store holding the object.
+    """
+
+    topic: str
+    key_type: str
+    raw_key: list[Any]
+    evict: bool
+    metadata: dict[str, Any]
+    store_config: StoreConfig
+
+    @classmethod
+    def from_key(
+        cls,
+        key: Any,
+        *,
+        evict: bool,
+        metadata: dict[str, Any],
+        store_config: StoreConfig,
+        topic: str,
+    ) -> NewObjectKeyEvent:
+        """Create the event of an object stored under `key`."""
+        return cls(
+            topic=topic,
+            key_type=get_object_path(type(key)),
+            raw_key=list(key),
+            evict=evict,
+            metadata=metadata,
+            store_config=store_config,
+        )
+
+    def get_key(self) -> Any:
+        """Rebuild the key: `key_type(*raw_key)`.
+
+        Raises:
+            EventDecodeError: If `key_type` is not the named tuple class of
+                a registered connector module (checked before importing it)
+                or does not take `raw_key`.
+        """
+        key_type = check_key_type(self.key_type)
+        try:
+            return key_type(*self.raw_key)
+        except TypeError as e:
+            raise EventDecodeError(
+                f'Invalid fields for key type {self.key_type!r}: {e}',
+            ) from e
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> NewObjectKeyEvent:
+        """Create the event from its dictionary form (see `event_to_dict`).
+
+        `store_config` may be a `StoreConfig` or its dictionary form.
+
+        Raises:
+            EventDecodeError: If a field is missing or of the wrong type.
+        """
+        config = data.get('store_config')
+        if not isinstance(config, StoreConfig):
+            config = _validate_store_config(config, decode=False)
+        return cls(
+            topic=_get(data, 'topic', str),
+            key_type=_get(data, 'key_type', str),
+            raw_key=_get(data, 'raw_key', list),
+            evict=_get(data, 'evict', bool),
+            metadata=_get(data, 'metadata', dict),
+            store_config=config,
+        )
+
+
+Event = Union[  # noqa: UP007 (a runtime alias must work on Python 3.10)
+    EndOfStreamEvent,
+    NewObjectEvent,
+    NewObjectKeyEvent,
+]
+"""Any single stream event (batches are `EventBatch`)."""
+
+
+@dataclasses.dataclass
 class EventBatch:
     """Events of one topic sent as a single message, in order.
 
     Attributes:
         topic: Topic of the stream.
-        events: The events (never batches themselves).
+        events: The events.
     """
 
     topic: str
-    events: list[NewObjectEvent | NewObjectKeyEvent | EndOfStreamEvent]
+    events: list[Event]
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> EventBatch:
+        """Create the batch from its dictionary form (see `event_to_dict`).
+
+        Each event is a dictionary made by `event_to_dict()` (or an
+        event).
+
+        Raises:
+            EventDecodeError: If a field is missing, of the wrong type, or
+                an event is itself a batch.
+        """
+        events: list[Event] = []
+        for item in _get(data, 'events', list):
+            event = item if _is_event(item) else dict_to_event(item)
+            if isinstance(event, EventBatch):
+                raise EventDecodeError(
+                    'An event batch cannot contain batches.',
+                )
+            events.append(event)
+        return cls(topic=_get(data, 'topic', str), events=events)
 
 
-Event = Union[  # noqa: UP007 (a runtime alias must work on Python 3.10)
-    NewObjectEvent,
-    NewObjectKeyEvent,
-    EndOfStreamEvent,
-    EventBatch,
-]
-"""Any stream event."""
-
-ObjectEvent = Union[NewObjectEvent, NewObjectKeyEvent]  # noqa: UP007
-"""An event that delivers an object."""
+_TYPES: dict[type[Any], EventType] = {
+    EndOfStreamEvent: EventType.END_OF_STREAM,
+    EventBatch: EventType.EVENT_BATCH,
+    NewObjectEvent: EventType.NEW_OBJECT,
+    NewObjectKeyEvent: EventType.NEW_OBJECT_KEY,
+}
+_CLASSES = {event_type: cls for cls, event_type in _TYPES.items()}
 
 
-def check_json(value: Any, what: str) -> None:
-    """Raise `EventEncodeError` if `value` is not a JSON value.
-
-    Args:
-        value: Value to check.
-        what: Name of the value in the error message (e.g., `'metadata'`).
-    """
-    try:
-        json.dumps(value, allow_nan=False)
-    except (TypeError, ValueError) as e:
-        raise EventEncodeError(
-            f'The {what} of a stream event must be JSON-compatible (dict '
-            f'with str keys, list, str, int, float, bool, None): {e}',
-        ) from e
-
-
-# Keys: connector keys are (nested) named tuples of JSON scalars.
-
-
-def key_to_json(key: Any) -> Any:
-    """Convert a connector key to a JSON value.
-
-    A named tuple becomes `{"type": <import path>, "fields": [...]}`, a
-    plain tuple `{"tuple": [...]}`; JSON scalars stay as they are.
-
-    Raises:
-        EventEncodeError: If a part of the key is of another type, or a
-            named tuple class is not importable by its path.
-    """
-    if isinstance(key, tuple) and hasattr(type(key), '_fields'):
-        try:
-            path = object_path(type(key))
-        except ValueError as e:
-            raise EventEncodeError(str(e)) from e
-        return {'type': path, 'fields': [key_to_json(v) for v in key]}
-    if isinstance(key, (list, tuple)):
-        return {'tuple': [key_to_json(v) for v in key]}
-    if key is None or isinstance(key, (str, int, float)):
-        return key
-    raise EventEncodeError(
-        f'Cannot encode a key part of type {type(key).__name__} ({key!r}) '
-        'in a stream event: keys must be named tuples of str, int, float, '
-        'bool, None or other named tuples.',
-    )
-
-
-def key_from_json(data: Any) -> Any:
-    """Convert a JSON value made by `key_to_json()` back to a key.
-
-    Raises:
-        EventDecodeError: If `data` is not an encoded key, or names a class
-            that does not exist or is not a subclass of `tuple`.
-    """
-    if data is None or isinstance(data, (str, int, float)):
-        return data
-    if isinstance(data, dict) and isinstance(data.get('tuple'), list):
-        return tuple(key_from_json(v) for v in data['tuple'])
-    if (
-        isinstance(data, dict)
-        and isinstance(data.get('type'), str)
-        and isinstance(data.get('fields'), list)
-    ):
-        try:
-            key_type = import_from_path(data['type'])
-        except ImportError as e:
-            raise EventDecodeError(f'Unknown key type: {e}') from e
-        if not (isinstance(key_type, type) and issubclass(key_type, tuple)):
-            raise EventDecodeError(
-                f'Key type {data["type"]!r} is not a named tuple class.',
-            )
-        fields = [key_from_json(v) for v in data['fields']]
-        try:
-            return key_type(*fields)
-        except TypeError as e:
-            raise EventDecodeError(
-                f'Invalid fields for key type {data["type"]!r}: {e}',
-            ) from e
-    raise EventDecodeError(f'Invalid key in event: {data!r:.200}')
-
-
-# Store configurations: the fields that differ from their defaults;
-# serializers as dotted import paths (as in TOML files).
-
-
-def store_config_to_dict(config: StoreConfig) -> dict[str, Any]:
-    """Convert a store configuration to the dictionary sent in events.
-
-    Only fields that differ from their defaults are kept; a custom
-    serializer or deserializer is named by its dotted import path.
-
-    Raises:
-        EventEncodeError: If a serializer is not an importable module-level
-            function.
-    """
-    data = config.model_dump(exclude_defaults=True)
-    for field in ('serializer', 'deserializer'):
-        if data.get(field) is not None:
-            try:
-                data[field] = object_path(data[field])
-            except ValueError as e:
-                raise EventEncodeError(
-                    f'The {field} of store {config.name!r} cannot be named '
-                    f'in a stream event: {e}',
-                ) from e
-    return data
-
-
-def store_config_from_dict(data: Any) -> StoreConfig:
-    """Convert a dictionary made by `store_config_to_dict()` back.
-
-    Raises:
-        EventDecodeError: If `data` is not a valid store configuration.
-    """
-    try:
-        return StoreConfig.model_validate(data)
-    except pydantic.ValidationError as e:
-        raise EventDecodeError(f'Invalid store config in event: {e}') from e
-
-
-def event_to_dict(event: Event) -> dict[str, Any]:
-    """Convert an event to a JSON-compatible dictionary.
-
-    Raises:
-        EventEncodeError: If the key type or a store serializer cannot be
-            named by an import path. (Metadata and inline objects are
-            checked by `event_to_bytes()`.)
-    """
-    if isinstance(event, NewObjectKeyEvent):
-        return {
-            'event_type': EventType.NEW_OBJECT_KEY.value,
-            'topic': event.topic,
-            'key': key_to_json(event.key),
-            'store_config': store_config_to_dict(event.store_config),
-            'evict': event.evict,
-            'metadata': event.metadata,
-        }
-    if isinstance(event, NewObjectEvent):
-        return {
-            'event_type': EventType.NEW_OBJECT.value,
-            'topic': event.topic,
-            'obj': event.obj,
-            'metadata': event.metadata,
-        }
-    if isinstance(event, EndOfStreamEvent):
-        return {
-            'event_type': EventType.END_OF_STREAM.value,
-            'topic': event.topic,
-        }
-    if isinstance(event, EventBatch):
-        return {
-            'event_type': EventType.EVENT_BATCH.value,
-            'topic': event.topic,
-            'events': [event_to_dict(e) for e in event.events],
-        }
-    raise EventEncodeError(f'Not a stream event: {event!r:.200}')
+def _is_event(value: Any) -> bool:
+    return type(value) in _TYPES
 
 
 def _get(data: Mapping[str, Any], name: str, kind: type[Any]) -> Any:
@@ -284,79 +249,207 @@ def _get(data: Mapping[str, Any], name: str, kind: type[Any]) -> Any:
     return value
 
 
-def dict_to_event(data: Mapping[str, Any]) -> Event:
-    """Convert a dictionary made by `event_to_dict()` back to an event.
+def event_to_dict(event: Event | EventBatch) -> dict[str, Any]:
+    """Convert an event to a dictionary: its fields plus `'event_type'`.
+
+    The fields are those of `dataclasses.asdict()` (a batch's events are
+    dictionaries of this form too); `event_type` is the `EventType` value.
 
     Raises:
-        EventDecodeError: If `data` is not a valid encoded event.
+        EventEncodeError: If `event` is not an event.
+    """
+    event_type = _TYPES.get(type(event))
+    if event_type is None:
+        raise EventEncodeError(f'Not a stream event: {event!r:.200}')
+    if isinstance(event, EventBatch):
+        data: dict[str, Any] = {
+            'topic': event.topic,
+            'events': [event_to_dict(e) for e in event.events],
+        }
+    else:
+        data = dataclasses.asdict(event)
+    data['event_type'] = event_type.value
+    return data
+
+
+def dict_to_event(data: Mapping[str, Any]) -> Event | EventBatch:
+    """Convert a dictionary made by `event_to_dict()` back to an event.
+
+    The input is not modified (`event_type` is popped from a copy).
+
+    Raises:
+        EventDecodeError: If `data` is not a valid event dictionary.
     """
     if not isinstance(data, Mapping):
         raise EventDecodeError(
             f'An encoded event must be a JSON object, got '
             f'{type(data).__name__}.',
         )
+    fields = dict(data)
+    raw_type = fields.pop('event_type', None)
     try:
-        event_type = EventType(data.get('event_type'))
+        event_type = EventType(raw_type)
     except ValueError:
         raise EventDecodeError(
-            f'Unknown event type {data.get("event_type")!r:.100}; expected '
-            f'one of {", ".join(t.value for t in EventType)}.',
+            f'Unknown event type {raw_type!r:.100}; expected one of '
+            f'{", ".join(t.value for t in EventType)}.',
         ) from None
-    topic = _get(data, 'topic', str)
-    if event_type is EventType.NEW_OBJECT_KEY:
-        return NewObjectKeyEvent(
-            topic=topic,
-            key=key_from_json(data.get('key')),
-            store_config=store_config_from_dict(data.get('store_config')),
-            evict=_get(data, 'evict', bool),
-            metadata=_get(data, 'metadata', dict),
-        )
-    if event_type is EventType.NEW_OBJECT:
-        if 'obj' not in data:
-            raise EventDecodeError("Event field 'obj' is missing.")
-        return NewObjectEvent(
-            topic=topic,
-            obj=data['obj'],
-            metadata=_get(data, 'metadata', dict),
-        )
-    if event_type is EventType.END_OF_STREAM:
-        return EndOfStreamEvent(topic=topic)
-    events = []
-    for item in _get(data, 'events', list):
-        event = dict_to_event(item)
-        if isinstance(event, EventBatch):
-            raise EventDecodeError('An event batch cannot contain batches.')
-        events.append(event)
-    return EventBatch(topic=topic, events=events)
+    event: Event | EventBatch = _CLASSES[event_type].from_dict(fields)
+    return event
 
 
-def event_to_bytes(event: Event) -> bytes:
-    """Encode an event as a message (UTF-8 JSON).
+# JSON wire form: the dictionary form with values encoded by `_codec`.
+
+
+def store_config_to_dict(config: StoreConfig) -> dict[str, Any]:
+    """Convert a store configuration to the JSON form sent in events.
+
+    Only fields that differ from their defaults are kept; a custom
+    serializer or deserializer is named by its dotted import path.
 
     Raises:
-        EventEncodeError: If the event cannot be encoded (see
-            `event_to_dict()`; metadata and inline objects must be JSON).
+        EventEncodeError: If a serializer is not a module-level function or
+            a connector option is not encodable.
     """
-    data = event_to_dict(event)
+    data = config.model_dump(exclude_defaults=True)
+    for field in ('serializer', 'deserializer'):
+        function = data.get(field)
+        if function is not None:
+            path = get_object_path(function)
+            if '<' in path:
+                raise EventEncodeError(
+                    f'The {field} of store {config.name!r} cannot be named '
+                    f'in a stream event: {function!r} is not a module-level '
+                    'function.',
+                )
+            data[field] = path
+    connector = data.setdefault('connector', {})
+    connector['kind'] = config.connector.kind
+    connector['options'] = encode_value(
+        config.connector.options,
+        f'connector options of store {config.name!r}',
+    )
+    return data
+
+
+def store_config_from_dict(data: Any) -> StoreConfig:
+    """Convert the JSON form made by `store_config_to_dict()` back.
+
+    The connector kind(s) and serializers are checked against the
+    allow-list before anything is imported.
+
+    Raises:
+        EventDecodeError: If `data` is not a valid store configuration or
+            names something not allowed.
+    """
+    return _validate_store_config(data, decode=True)
+
+
+def _validate_store_config(data: Any, *, decode: bool) -> StoreConfig:
+    if not isinstance(data, dict) or not isinstance(
+        data.get('connector'),
+        dict,
+    ):
+        raise EventDecodeError(f'Invalid store config in event: {data!r:.200}')
+    connector = dict(data['connector'])
+    options = connector.get('options', {})
+    connector['options'] = decode_value(options) if decode else options
+    check_connector(connector.get('kind'), connector['options'])
+    for field in ('serializer', 'deserializer'):
+        value = data.get(field)
+        if value is not None and not callable(value):
+            check_serializer(value, field)
     try:
-        return json.dumps(
-            data,
-            separators=(',', ':'),
-            allow_nan=False,
-        ).encode()
-    except (TypeError, ValueError) as e:
+        return StoreConfig.model_validate({**data, 'connector': connector})
+    except pydantic.ValidationError as e:
+        raise EventDecodeError(f'Invalid store config in event: {e}') from e
+
+
+def _to_json(event: Event | EventBatch) -> dict[str, Any]:
+    if isinstance(event, EventBatch):
+        data: dict[str, Any] = {
+            'topic': event.topic,
+            'events': [_to_json(e) for e in event.events],
+        }
+    elif isinstance(event, NewObjectKeyEvent):
+        data = {
+            'topic': event.topic,
+            'key_type': event.key_type,
+            'raw_key': encode_value(list(event.raw_key), 'key'),
+            'evict': event.evict,
+            'metadata': encode_value(event.metadata, 'metadata'),
+            'store_config': store_config_to_dict(event.store_config),
+        }
+    elif isinstance(event, NewObjectEvent):
+        data = {
+            'topic': event.topic,
+            'obj': encode_value(event.obj, 'inline object'),
+            'metadata': encode_value(event.metadata, 'metadata'),
+        }
+    elif isinstance(event, EndOfStreamEvent):
+        data = {'topic': event.topic}
+    else:
+        raise EventEncodeError(f'Not a stream event: {event!r:.200}')
+    data['event_type'] = _TYPES[type(event)].value
+    return data
+
+
+def _from_json(data: Any) -> Event | EventBatch:
+    if not isinstance(data, dict):
+        raise EventDecodeError(
+            f'An encoded event must be a JSON object, got '
+            f'{type(data).__name__}.',
+        )
+    fields = dict(data)
+    event_type = fields.get('event_type')
+    if event_type == EventType.EVENT_BATCH.value:
+        fields['events'] = [
+            _from_json(item) for item in _get(fields, 'events', list)
+        ]
+    elif event_type == EventType.NEW_OBJECT_KEY.value:
+        check_key_type(fields.get('key_type'))
+        fields['store_config'] = store_config_from_dict(
+            fields.get('store_config'),
+        )
+        fields['raw_key'] = decode_value(fields.get('raw_key'))
+        fields['metadata'] = decode_value(fields.get('metadata'))
+    elif event_type == EventType.NEW_OBJECT.value:
+        if 'obj' in fields:
+            fields['obj'] = decode_value(fields['obj'])
+        fields['metadata'] = decode_value(fields.get('metadata'))
+    return dict_to_event(fields)
+
+
+def event_to_bytes(event: Event | EventBatch) -> bytes:
+    """Encode an event as a message (compact UTF-8 JSON, never pickled).
+
+    Raises:
+        EventEncodeError: If the event holds a value that cannot be encoded
+            (see the module documentation).
+    """
+    data = _to_json(event)
+    try:
+        message = json.dumps(data, separators=(',', ':'), allow_nan=False)
+    except (TypeError, ValueError) as e:  # pragma: no cover (codec checks)
         raise EventEncodeError(
             f'Cannot encode the {type(event).__name__} of topic '
-            f'{event.topic!r}: metadata and inline objects must be '
-            f'JSON-compatible ({e}).',
+            f'{event.topic!r}: {e}',
         ) from e
+    return message.encode()
 
 
-def bytes_to_event(message: bytes | bytearray | memoryview) -> Event:
+def bytes_to_event(
+    message: bytes | bytearray | memoryview,
+) -> Event | EventBatch:
     """Decode a message made by `event_to_bytes()`.
 
+    Everything the message names is checked against the allow-list before
+    anything is imported.
+
     Raises:
-        EventDecodeError: If the message is not a valid encoded event.
+        EventDecodeError: If the message is not a valid encoded event, or
+            names a key type, connector kind or serializer that is not
+            allowed.
     """
     if not isinstance(message, (bytes, bytearray, memoryview)):
         raise EventDecodeError(
@@ -369,4 +462,4 @@ def bytes_to_event(message: bytes | bytearray | memoryview) -> Event:
         raise EventDecodeError(
             f'Message is not an encoded stream event ({e}): {raw[:64]!r}',
         ) from e
-    return dict_to_event(data)
+    return _from_json(data)

@@ -7,20 +7,22 @@ class StreamError(Exception):
     """Base class of the errors of `proxystore.stream`."""
 
 
+class TopicClosedError(StreamError):
+    """A producer was asked to send to a topic it has already closed."""
+
+
 class EventEncodeError(StreamError, TypeError):
     """An event (its key, metadata, store config or object) is not encodable.
 
-    Events travel as JSON: metadata and inline objects must be JSON
-    values, keys must be (nested) named tuples of JSON scalars.
+    Events travel as JSON (with tags for tuples, bytes, sets, dictionaries
+    with non-string keys and non-finite floats): metadata and inline
+    objects must be made of those values, keys must be named tuples of a
+    registered connector's module.
     """
 
 
 class EventDecodeError(StreamError, ValueError):
-    """A message is not a valid encoded event."""
-
-
-class NoStoreForTopicError(StreamError, ValueError):
-    """A producer has no store for a topic (and no default store)."""
+    """A message is not a valid encoded event, or names a refused class."""
 
 
 class StreamClosedError(StreamError, RuntimeError):

@@ -2,24 +2,20 @@
 
 A filter is any callable taking an object's metadata dictionary and
 returning `True` to **drop** the object (filter it out) or `False` to keep
-it. Producers apply their filter in `send()` (a dropped object is never
-stored or published); consumers apply theirs to each received event (a
-dropped object is skipped and, if its event asks for eviction, evicted).
+it (see [`Filter`][proxystore.stream.protocols.Filter]). Producers apply
+their filter in `send()` (a dropped object is never stored or published);
+consumers apply theirs to each received event (a dropped object is skipped
+and, if its event asks for eviction, evicted).
 """
 
 from __future__ import annotations
 
 import random
 from typing import Any
-from typing import Protocol
 
+from proxystore.stream.protocols import Filter
 
-class Filter(Protocol):
-    """Callable deciding whether to drop an object, given its metadata."""
-
-    def __call__(self, metadata: dict[str, Any]) -> bool:
-        """Return `True` to drop the object, `False` to keep it."""
-        ...
+__all__ = ['Filter', 'NullFilter', 'SamplingFilter']
 
 
 class NullFilter:
@@ -33,10 +29,13 @@ class NullFilter:
 class SamplingFilter:
     """Filter that drops each object at random with probability `p`.
 
+    It draws from the global [`random`][random] module (so `random.seed()`
+    makes it reproducible) unless given its own `seed`.
+
     Args:
         p: Probability of dropping an object, in `[0, 1]`.
-        seed: Seed of the filter's own random generator (for reproducible
-            sampling); `None` seeds it from the system.
+        seed: Seed of a random generator of the filter's own (`None`: use
+            the global `random` module).
 
     Raises:
         ValueError: If `p` is not in `[0, 1]`.
@@ -48,11 +47,12 @@ class SamplingFilter:
                 f'SamplingFilter probability p must be in [0, 1], got {p}.',
             )
         self.p = p
-        self._random = random.Random(seed)
+        self._random = random.Random(seed) if seed is not None else None
 
     def __repr__(self) -> str:
         return f'{type(self).__name__}(p={self.p})'
 
     def __call__(self, metadata: dict[str, Any]) -> bool:
-        """Return `True` (drop) with probability `p`."""
-        return self._random.random() < self.p
+        """Return `True` (drop) when a random draw is at most `p`."""
+        draw = (self._random or random).random()
+        return draw <= self.p

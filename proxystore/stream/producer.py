@@ -3,60 +3,74 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import threading
 from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 from typing import Any
 from typing import Generic
 from typing import TypeVar
-from typing import cast
 
+from proxystore.store import unregister_store
 from proxystore.store.base import Store
-from proxystore.store.config import StoreConfig
+from proxystore.stream._codec import encode_value
 from proxystore.stream.events import EndOfStreamEvent
 from proxystore.stream.events import Event
 from proxystore.stream.events import EventBatch
 from proxystore.stream.events import NewObjectEvent
 from proxystore.stream.events import NewObjectKeyEvent
-from proxystore.stream.events import check_json
 from proxystore.stream.events import event_to_bytes
-from proxystore.stream.events import key_to_json
 from proxystore.stream.events import store_config_to_dict
-from proxystore.stream.exceptions import NoStoreForTopicError
+from proxystore.stream.exceptions import EventEncodeError
 from proxystore.stream.exceptions import StreamClosedError
-from proxystore.stream.filters import Filter
+from proxystore.stream.exceptions import TopicClosedError
 from proxystore.stream.protocols import EventPublisher
+from proxystore.stream.protocols import Filter
+from proxystore.stream.protocols import MessagePublisher
 from proxystore.stream.protocols import Publisher
 from proxystore.utils.closing import CloseOnExit
 
-if TYPE_CHECKING:
-    pass
+logger = logging.getLogger(__name__)
 
 T = TypeVar('T')
+
+
+@dataclasses.dataclass
+class _Item:
+    """An object sent to a topic, not stored or published yet."""
+
+    obj: Any
+    evict: bool
+    metadata: dict[str, Any]
 
 
 @dataclasses.dataclass
 class _TopicBuffer:
     """What a topic has not published yet."""
 
-    # Objects in their store whose events are not published yet.
-    events: list[NewObjectKeyEvent] = dataclasses.field(default_factory=list)
-    # Objects waiting to be aggregated (with their evict flags).
-    objects: list[tuple[NewObjectEvent, bool]] = dataclasses.field(
-        default_factory=list,
-    )
+    # Objects sent but not yet stored (or made inline events).
+    items: list[_Item] = dataclasses.field(default_factory=list)
+    # Events ready to publish (their objects are stored).
+    events: list[Event] = dataclasses.field(default_factory=list)
 
 
 class StreamProducer(CloseOnExit, Generic[T]):
     """Sends objects to streams: objects go to a store, events to a broker.
 
-    `send(topic, obj)` puts the object in the topic's store and publishes
-    a small [`NewObjectKeyEvent`][proxystore.stream.events.NewObjectKeyEvent]
-    (key, store configuration, metadata) through the publisher; a
-    [`StreamConsumer`][proxystore.stream.consumer.StreamConsumer] turns it
-    back into a proxy of the object.
+    `send(topic, obj)` buffers the object; once `batch_size` objects of the
+    topic are buffered, they are put in the topic's store with one
+    `put_batch()` and one
+    [`EventBatch`][proxystore.stream.events.EventBatch] of
+    [`NewObjectKeyEvent`][proxystore.stream.events.NewObjectKeyEvent]s
+    (key, store configuration, metadata) is published; a
+    [`StreamConsumer`][proxystore.stream.consumer.StreamConsumer] turns them
+    back into proxies. A topic without a store (`stores[topic]` is `None`,
+    or it is not in `stores` and there is no `default_store`) sends its
+    objects **inline**, in
+    [`NewObjectEvent`][proxystore.stream.events.NewObjectEvent]s (for small
+    objects: inline objects must be encodable in an event, see
+    [`events`][proxystore.stream.events]).
 
     Example:
         ```python
@@ -82,65 +96,66 @@ class StreamProducer(CloseOnExit, Generic[T]):
             assert [list(p) for p in consumer] == [[0], [1], [2]]
         ```
 
-    Batching: events of a topic are published once `batch_size` objects
-    are pending, as one
-    [`EventBatch`][proxystore.stream.events.EventBatch] message. With an
-    `aggregator`, the pending objects are instead combined into one object
-    (`aggregator(list_of_objects)`), stored and published as one event
-    whose metadata is the union of the objects' metadata (later keys win)
-    and whose `evict` flag is set only if every object asked for eviction.
-    Call `flush()` to publish what is pending earlier.
+    Aggregation: with an `aggregator`, the buffered objects of a topic are
+    combined into one object (`aggregator(list_of_objects)`) and sent as
+    one event whose metadata is the union of the objects' metadata (later
+    keys win) and whose `evict` flag is set if any object asked for
+    eviction.
 
-    Errors lose nothing: an object that cannot be put (or metadata that
-    is not JSON) makes `send()` raise and is not sent, the rest of the
-    stream is unaffected; if publishing fails, the error is raised and the
-    pending events stay buffered, so the next send, `flush()` or `close()`
-    publishes them.
+    Errors lose nothing: metadata (or an inline object) that cannot be
+    encoded makes `send()` raise and is not buffered; an object the store
+    cannot serialize is dropped and its error raised by the call that
+    flushed it (`send()` with the default `batch_size=1`), the other
+    objects stay pending; if the store or the
+    publisher fails, the error is raised and everything stays buffered, so
+    the next send, `flush()` or `close()` publishes it.
 
     The producer is thread-safe.
 
     Args:
         publisher: Publisher of messages to the broker (a
-            [`Publisher`][proxystore.stream.protocols.Publisher], or an
+            [`MessagePublisher`][proxystore.stream.protocols.MessagePublisher],
+            or an
             [`EventPublisher`][proxystore.stream.protocols.EventPublisher]
-            that takes events).
+            that takes event batches).
         aggregator: Optional callable combining a batch of objects into one.
         batch_size: Number of objects of a topic to buffer before they are
-            published (or aggregated).
-        default_store: Store of the topics not in `stores`.
+            stored and published (or aggregated).
+        default_store: Store of the topics not in `stores` (`None`: send
+            their objects inline).
         filter_: Optional filter of objects by their metadata: objects for
             which it returns `True` are dropped in `send()` (see
             [`filters`][proxystore.stream.filters]).
-        stores: Store of each topic (topic name to store).
+        stores: Store of each topic (topic name to store, or to `None` to
+            send that topic's objects inline).
 
     Raises:
         TypeError: If `publisher` implements neither publisher protocol.
         ValueError: If `batch_size` is less than one.
         EventEncodeError: If the configuration of a store cannot be sent in
-            an event (options must be JSON values, custom serializers must
-            be importable module-level functions).
+            an event (a custom serializer must be a module-level function).
     """
 
     def __init__(
         self,
-        publisher: Publisher | EventPublisher,
+        publisher: Publisher,
         *,
         aggregator: Callable[[list[T]], T] | None = None,
         batch_size: int = 1,
         default_store: Store[Any] | None = None,
         filter_: Filter | None = None,
-        stores: Mapping[str, Store[Any]] | None = None,
+        stores: Mapping[str, Store[Any] | None] | None = None,
     ) -> None:
         if batch_size < 1:
             raise ValueError(
                 f'batch_size must be at least 1, got {batch_size}.',
             )
-        self._sends_bytes = isinstance(publisher, Publisher)
+        self._sends_bytes = isinstance(publisher, MessagePublisher)
         if not (self._sends_bytes or isinstance(publisher, EventPublisher)):
             raise TypeError(
                 f'{type(publisher).__name__} is not a publisher: it needs '
                 'send_message(topic, message) and close() (see '
-                'proxystore.stream.protocols.Publisher).',
+                'proxystore.stream.protocols.MessagePublisher).',
             )
         self.publisher = publisher
         self._aggregator = aggregator
@@ -149,10 +164,11 @@ class StreamProducer(CloseOnExit, Generic[T]):
         self._filter = filter_
         self._stores = dict(stores or {})
         # Configurations are computed (and checked) once per store.
-        self._configs = {
-            id(store): _sendable_config(store) for store in self._all_stores()
-        }
+        self._configs = {id(s): s.config() for s in self._all_stores()}
+        for config in self._configs.values():
+            store_config_to_dict(config)
         self._buffers: dict[str, _TopicBuffer] = {}
+        self._closed_topics: set[str] = set()
         self._lock = threading.RLock()
         self._closed = False
 
@@ -163,7 +179,7 @@ class StreamProducer(CloseOnExit, Generic[T]):
         )
 
     def _all_stores(self) -> list[Store[Any]]:
-        stores = list(self._stores.values())
+        stores = [s for s in self._stores.values() if s is not None]
         if self._default_store is not None:
             stores.append(self._default_store)
         unique = {id(store): store for store in stores}
@@ -173,37 +189,10 @@ class StreamProducer(CloseOnExit, Generic[T]):
         if self._closed:
             raise StreamClosedError('The stream producer is closed.')
 
-    def _store_of(self, topic: str) -> Store[Any]:
-        store = self._stores.get(topic, self._default_store)
-        if store is None:
-            raise NoStoreForTopicError(
-                f'No store for topic {topic!r}: pass one in '
-                f'stores={{{topic!r}: store}} or set default_store.',
-            )
-        return store
-
-    def _put(
-        self,
-        topic: str,
-        obj: Any,
-        evict: bool,
-        metadata: dict[str, Any],
-    ) -> NewObjectKeyEvent:
-        """Put `obj` in the topic's store and return its event."""
-        store = self._store_of(topic)
-        key = store.put(obj)
-        try:
-            key_to_json(key)
-        except Exception:
-            store.evict(key)
-            raise
-        return NewObjectKeyEvent(
-            topic=topic,
-            key=key,
-            store_config=self._configs[id(store)],
-            evict=evict,
-            metadata=metadata,
-        )
+    def _store_of(self, topic: str) -> Store[Any] | None:
+        if topic in self._stores:
+            return self._stores[topic]
+        return self._default_store
 
     def send(
         self,
@@ -215,52 +204,124 @@ class StreamProducer(CloseOnExit, Generic[T]):
     ) -> None:
         """Send an object to the stream of a topic.
 
-        The object is put in the topic's store now; its event is published
-        once `batch_size` objects of the topic are pending (at once with the
-        default `batch_size=1`).
+        The object is buffered; once `batch_size` objects of the topic are
+        buffered (at once with the default `batch_size=1`), they are
+        stored (or made inline events) and published.
 
         Args:
             topic: Topic of the stream.
             obj: Object to send.
             evict: Evict the object from the store once a consumer resolves
                 it (or drops it with its filter).
-            metadata: Metadata sent along with the event (a JSON object);
-                the producer's and the consumer's filters look at it.
+            metadata: Metadata sent along with the event; the producer's
+                and the consumer's filters look at it.
 
         Raises:
             StreamClosedError: If the producer is closed.
-            NoStoreForTopicError: If there is no store for the topic.
-            EventEncodeError: If the metadata is not JSON-compatible.
+            TopicClosedError: If the topic was closed (`close_topics()`).
+            EventEncodeError: If the metadata, or the object of a topic
+                without a store (and without aggregator), cannot be encoded
+                in an event.
         """
         metadata = {} if metadata is None else dict(metadata)
-        check_json(metadata, 'metadata')
+        encode_value(metadata, 'metadata')
         with self._lock:
             self._check_open()
-            self._store_of(topic)
+            if topic in self._closed_topics:
+                raise TopicClosedError(f'Topic "{topic}" has been closed.')
             if self._filter is not None and self._filter(metadata):
+                logger.debug('Filter dropped an object of topic %r', topic)
                 return
+            if self._store_of(topic) is None and self._aggregator is None:
+                encode_value(obj, 'inline object')
             buffer = self._buffers.setdefault(topic, _TopicBuffer())
-            if self._aggregator is None:
-                buffer.events.append(self._put(topic, obj, evict, metadata))
-                pending = len(buffer.events)
-            else:
-                event = NewObjectEvent(topic=topic, obj=obj, metadata=metadata)
-                buffer.objects.append((event, evict))
-                pending = len(buffer.objects)
-            if pending >= self._batch_size:
+            buffer.items.append(_Item(obj, evict, metadata))
+            if len(buffer.items) >= self._batch_size:
                 self._flush(topic, buffer)
 
-    def _aggregate(self, topic: str, buffer: _TopicBuffer) -> None:
-        """Store the aggregate of the buffered objects; queue its event."""
+    def _aggregate(self, buffer: _TopicBuffer) -> _Item:
         assert self._aggregator is not None
-        objects = [event.obj for event, _ in buffer.objects]
         metadata: dict[str, Any] = {}
-        for event, _ in buffer.objects:
-            metadata.update(event.metadata)
-        evict = all(evict for _, evict in buffer.objects)
-        aggregate = self._aggregator(objects)
-        buffer.events.append(self._put(topic, aggregate, evict, metadata))
-        buffer.objects.clear()
+        for item in buffer.items:
+            metadata.update(item.metadata)
+        return _Item(
+            self._aggregator([item.obj for item in buffer.items]),
+            any(item.evict for item in buffer.items),
+            metadata,
+        )
+
+    def _make_events(self, topic: str, buffer: _TopicBuffer) -> None:
+        """Store (or inline) the buffered objects; queue their events."""
+        if not buffer.items:
+            return
+        items = buffer.items
+        if self._aggregator is not None and len(items) > 0:
+            items = [self._aggregate(buffer)]
+        store = self._store_of(topic)
+        events: list[Event]
+        if store is None:
+            events = [NewObjectEvent(topic, i.obj, i.metadata) for i in items]
+            if self._aggregator is not None:
+                try:
+                    encode_value(items[0].obj, 'inline object')
+                except EventEncodeError as e:
+                    count, buffer.items = len(buffer.items), []
+                    raise EventEncodeError(
+                        f'The aggregate of {count} object(s) of '
+                        f'topic "{topic}" cannot be sent inline and was '
+                        f'dropped: {e}',
+                    ) from e
+        else:
+            keys = self._put_batch(topic, store, buffer, items)
+            config = self._configs[id(store)]
+            events = [
+                NewObjectKeyEvent.from_key(
+                    key,
+                    evict=item.evict,
+                    metadata=item.metadata,
+                    store_config=config,
+                    topic=topic,
+                )
+                for key, item in zip(keys, items, strict=True)
+            ]
+        buffer.events.extend(events)
+        buffer.items = []
+
+    def _put_batch(
+        self,
+        topic: str,
+        store: Store[Any],
+        buffer: _TopicBuffer,
+        items: list[_Item],
+    ) -> list[Any]:
+        try:
+            return store.put_batch([item.obj for item in items])
+        except Exception:
+            if self._aggregator is not None:
+                raise
+            # put_batch serializes everything before writing: find the
+            # objects that do not serialize, drop them, keep the others.
+            errors: list[BaseException] = []
+            kept = []
+            for item in items:
+                try:
+                    store.serializer(item.obj)
+                except Exception as e:  # noqa: BLE001
+                    errors.append(e)
+                else:
+                    kept.append(item)
+            if not errors:
+                raise
+            buffer.items = kept
+            logger.warning(
+                'Dropped %d object(s) of topic %r that the store cannot '
+                'serialize (%d still pending): %s',
+                len(errors),
+                topic,
+                len(kept),
+                '; '.join(repr(e) for e in errors),
+            )
+            raise errors[0] from None
 
     def _flush(
         self,
@@ -270,29 +331,29 @@ class StreamProducer(CloseOnExit, Generic[T]):
         end: bool = False,
     ) -> None:
         """Publish what the topic has pending (and its end if `end`)."""
-        if buffer.objects:
-            self._aggregate(topic, buffer)
-        events: list[NewObjectEvent | NewObjectKeyEvent | EndOfStreamEvent]
+        self._make_events(topic, buffer)
         events = [*buffer.events]
         if end:
-            events.append(EndOfStreamEvent(topic=topic))
+            events.append(EndOfStreamEvent(topic))
         if not events:
             return
-        self._publish(
-            topic,
-            events[0] if len(events) == 1 else EventBatch(topic, events),
-        )
-        buffer.events.clear()
-
-    def _publish(self, topic: str, event: Event) -> None:
+        batch = EventBatch(topic, events)
         if self._sends_bytes:
-            publisher = cast(Publisher, self.publisher)
-            publisher.send_message(topic, event_to_bytes(event))
+            assert isinstance(self.publisher, MessagePublisher)
+            self.publisher.send_message(topic, event_to_bytes(batch))
         else:
-            cast(EventPublisher, self.publisher).send_events(event)
+            assert isinstance(self.publisher, EventPublisher)
+            self.publisher.send_events(batch)
+        buffer.events.clear()
+        logger.debug(
+            'Published %d event(s) to topic %r%s',
+            len(events),
+            topic,
+            ' (end of stream)' if end else '',
+        )
 
     def flush(self) -> None:
-        """Publish the pending objects of every topic.
+        """Store and publish the pending objects of every topic.
 
         Raises:
             StreamClosedError: If the producer is closed.
@@ -303,7 +364,7 @@ class StreamProducer(CloseOnExit, Generic[T]):
                 self._flush(topic, buffer)
 
     def flush_topic(self, topic: str) -> None:
-        """Publish the pending objects of a topic.
+        """Store and publish the pending objects of a topic.
 
         Raises:
             StreamClosedError: If the producer is closed.
@@ -319,8 +380,8 @@ class StreamProducer(CloseOnExit, Generic[T]):
 
         Publishes each topic's pending objects followed by an
         [`EndOfStreamEvent`][proxystore.stream.events.EndOfStreamEvent]
-        (in the same message if any are pending). Consumers of the topic
-        stop iterating there.
+        (in the same batch). Consumers of the topic stop iterating there,
+        and later `send()`s to the topic raise `TopicClosedError`.
 
         Raises:
             StreamClosedError: If the producer is closed.
@@ -334,6 +395,7 @@ class StreamProducer(CloseOnExit, Generic[T]):
                 except BaseException:
                     self._buffers[topic] = buffer
                     raise
+                self._closed_topics.add(topic)
 
     def close(
         self,
@@ -351,14 +413,14 @@ class StreamProducer(CloseOnExit, Generic[T]):
             topics: Topics whose streams to end (see `close_topics()`); a
                 single string is one topic.
             publisher: Close the publisher.
-            stores: Close the stores of the producer (`default_store` and
-                those in `stores`).
+            stores: Close (and unregister) the stores of the producer
+                (`default_store` and those in `stores`).
         """
         with self._lock:
             if self._closed:
                 return
             self.close_topics(
-                *([topics] if isinstance(topics, str) else topics)
+                *([topics] if isinstance(topics, str) else topics),
             )
             self.flush()
             self._closed = True
@@ -367,13 +429,4 @@ class StreamProducer(CloseOnExit, Generic[T]):
         if stores:
             for store in self._all_stores():
                 store.close()
-
-
-def _sendable_config(store: Store[Any]) -> StoreConfig:
-    """Return the configuration of a store after checking it encodes."""
-    config = store.config()
-    check_json(
-        store_config_to_dict(config),
-        f'configuration of store {store.name!r}',
-    )
-    return config
+                unregister_store(store)

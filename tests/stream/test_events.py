@@ -1,5 +1,8 @@
+"""Stream events: dataclasses, dictionary form and JSON wire form."""
+
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -13,16 +16,17 @@ from proxystore.serialize import serialize
 from proxystore.store import Store
 from proxystore.store.config import ConnectorConfig
 from proxystore.store.config import StoreConfig
+from proxystore.stream.allowlist import allow_serializer
 from proxystore.stream.events import EndOfStreamEvent
+from proxystore.stream.events import Event
 from proxystore.stream.events import EventBatch
+from proxystore.stream.events import EventType
 from proxystore.stream.events import NewObjectEvent
 from proxystore.stream.events import NewObjectKeyEvent
 from proxystore.stream.events import bytes_to_event
 from proxystore.stream.events import dict_to_event
 from proxystore.stream.events import event_to_bytes
 from proxystore.stream.events import event_to_dict
-from proxystore.stream.events import key_from_json
-from proxystore.stream.events import key_to_json
 from proxystore.stream.exceptions import EventDecodeError
 from proxystore.stream.exceptions import EventEncodeError
 
@@ -42,7 +46,86 @@ CONFIG = StoreConfig(
 
 
 def key_event(key: Any, **kwargs: Any) -> NewObjectKeyEvent:
-    return NewObjectKeyEvent('t', key, CONFIG, **kwargs)
+    options: dict[str, Any] = {
+        'evict': True,
+        'metadata': {},
+        'store_config': CONFIG,
+        'topic': 't',
+    }
+    options.update(kwargs)
+    return NewObjectKeyEvent.from_key(key, **options)
+
+
+def test_positional_fields_and_key_round_trip() -> None:
+    event = NewObjectKeyEvent(
+        't',
+        'proxystore.connectors.file.FileKey',
+        ['abc'],
+        False,
+        {'m': 1},
+        CONFIG,
+    )
+    assert event == key_event(FileKey('abc'), evict=False, metadata={'m': 1})
+    assert event.get_key() == FileKey('abc')
+    assert type(event.get_key()) is FileKey
+    assert [f.name for f in dataclasses.fields(NewObjectKeyEvent)] == [
+        'topic',
+        'key_type',
+        'raw_key',
+        'evict',
+        'metadata',
+        'store_config',
+    ]
+    assert NewObjectEvent('t', 1, {}) == NewObjectEvent(
+        topic='t',
+        obj=1,
+        metadata={},
+    )
+    batch = EventBatch('t', [EndOfStreamEvent('t')])
+    batch.events.append(EndOfStreamEvent('t'))  # mutable dataclasses
+    assert len(batch.events) == 2  # noqa: PLR2004
+
+
+def test_nested_key_types_survive() -> None:
+    event = key_event(MultiKey('redis', RedisKey('k')))
+    assert event.key_type == 'proxystore.connectors.multi.MultiKey'
+    assert event.raw_key == ['redis', RedisKey('k')]
+    decoded = bytes_to_event(event_to_bytes(event))
+    assert isinstance(decoded, NewObjectKeyEvent)
+    key = decoded.get_key()
+    assert type(key) is MultiKey
+    assert type(key.connector_key) is RedisKey
+
+
+VALUES = [
+    {'a': [1, 2.5, None, True, 'x']},
+    (1, 'two', (3,)),
+    b'\x00\xffbytes',
+    bytearray(b'ba'),
+    {1: 'int key', (2, 3): 'tuple key'},
+    {'$ps': 'looks like a tag'},
+    {1, 2},
+    frozenset({'a'}),
+    float('inf'),
+    [float('-inf'), {'nested': {b'k': (None,)}}],
+]
+
+
+@pytest.mark.parametrize('value', VALUES)
+def test_inline_objects_and_metadata_round_trip(value: Any) -> None:
+    event = NewObjectEvent('t', value, {'meta': value})
+    decoded = bytes_to_event(event_to_bytes(event))
+    assert decoded == event
+    assert isinstance(decoded, NewObjectEvent)
+    assert type(decoded.obj) is type(value)
+
+
+def test_nan_round_trips() -> None:
+    decoded = bytes_to_event(
+        event_to_bytes(NewObjectEvent('t', float('nan'), {})),
+    )
+    assert isinstance(decoded, NewObjectEvent)
+    assert decoded.obj != decoded.obj
 
 
 @pytest.mark.parametrize(
@@ -50,7 +133,6 @@ def key_event(key: Any, **kwargs: Any) -> NewObjectKeyEvent:
     [
         key_event(FileKey('abc'), evict=False, metadata={'i': 1, 'x': [1.5]}),
         key_event(RedisKey('k')),
-        key_event(MultiKey('redis', RedisKey('k'))),
         key_event(MultiKey('plain', ('a', 1, None))),
         NewObjectEvent('t', {'a': [1, 2]}, {'m': 'v'}),
         EndOfStreamEvent('t'),
@@ -58,71 +140,113 @@ def key_event(key: Any, **kwargs: Any) -> NewObjectKeyEvent:
             't',
             [
                 key_event(FileKey('a')),
-                key_event(FileKey('b')),
+                NewObjectEvent('t', b'inline', {}),
                 EndOfStreamEvent('t'),
             ],
         ),
     ],
 )
-def test_round_trip(event: Any) -> None:
+def test_round_trip(event: Event | EventBatch) -> None:
     assert bytes_to_event(event_to_bytes(event)) == event
     assert dict_to_event(event_to_dict(event)) == event
-    # The dictionary form is plain JSON.
-    assert json.loads(json.dumps(event_to_dict(event))) == event_to_dict(event)
 
 
-def test_key_types_survive() -> None:
-    key = MultiKey('redis', RedisKey('k'))
-    decoded = key_from_json(json.loads(json.dumps(key_to_json(key))))
-    assert type(decoded) is MultiKey
-    assert type(decoded.connector_key) is RedisKey
+def test_event_to_dict_is_asdict_plus_event_type() -> None:
+    event = key_event(FileKey('a'), metadata={'k': 1})
+    data = event_to_dict(event)
+    assert data.pop('event_type') == EventType.NEW_OBJECT_KEY.value
+    assert data == dataclasses.asdict(event)
+    assert event_to_dict(EndOfStreamEvent('t')) == {
+        'topic': 't',
+        'event_type': EventType.END_OF_STREAM.value,
+    }
+    batch = event_to_dict(EventBatch('t', [EndOfStreamEvent('t')]))
+    assert batch['event_type'] == EventType.EVENT_BATCH.value
+    assert set(EventType.__members__) == {
+        'END_OF_STREAM',
+        'EVENT_BATCH',
+        'NEW_OBJECT',
+        'NEW_OBJECT_KEY',
+    }
 
 
-def test_store_config_is_compact_and_names_serializers() -> None:
+def test_dict_to_event_does_not_modify_its_input() -> None:
+    data = event_to_dict(EndOfStreamEvent('t'))
+    copy = dict(data)
+    dict_to_event(data)
+    assert data == copy
+
+
+def test_from_dict_classmethods() -> None:
+    assert EndOfStreamEvent.from_dict({'topic': 't'}) == EndOfStreamEvent('t')
+    event = key_event(FileKey('a'))
+    data = dataclasses.asdict(event)
+    data['store_config'] = CONFIG.model_dump()
+    assert NewObjectKeyEvent.from_dict(data) == event
+
+
+def test_the_wire_form_is_json() -> None:
+    event = key_event(FileKey('abc'), metadata={'t': (1, 2)})
+    data = json.loads(event_to_bytes(event))
+    assert data['key_type'] == 'proxystore.connectors.file.FileKey'
+    assert data['raw_key'] == ['abc']
+    assert data['metadata'] == {'t': {'$ps': 'tuple', 'v': [1, 2]}}
+    assert data['store_config'] == {
+        'name': 'events',
+        'connector': {'kind': 'file', 'options': {'store_dir': '/tmp/x'}},
+    }
+
+
+def test_custom_serializers_must_be_allowed_by_the_consumer() -> None:
     config = StoreConfig(
         name='custom',
-        connector=ConnectorConfig(
-            kind='file', options={'store_dir': '/tmp/x'}
-        ),
+        connector=ConnectorConfig(kind='file', options={'store_dir': '/x'}),
         serializer=custom_serializer,
         deserializer=custom_deserializer,
     )
-    data = event_to_dict(NewObjectKeyEvent('t', FileKey('a'), config))
-    assert data['store_config'] == {
-        'name': 'custom',
-        'connector': {'kind': 'file', 'options': {'store_dir': '/tmp/x'}},
-        'serializer': f'{__name__}.custom_serializer',
-        'deserializer': f'{__name__}.custom_deserializer',
-    }
-    event = bytes_to_event(json.dumps(data).encode())
+    message = event_to_bytes(key_event(FileKey('a'), store_config=config))
+    assert json.loads(message)['store_config']['serializer'] == (
+        f'{__name__}.custom_serializer'
+    )
+    with pytest.raises(EventDecodeError, match='allow_serializer'):
+        bytes_to_event(message)
+    allow_serializer(custom_serializer, custom_deserializer)
+    event = bytes_to_event(message)
     assert isinstance(event, NewObjectKeyEvent)
     assert event.store_config.serializer is custom_serializer
     assert event.store_config == config
+
+
+def test_only_module_level_functions_can_be_allowed() -> None:
+    with pytest.raises(ValueError, match='module-level'):
+        allow_serializer(lambda data: data)
 
 
 def test_store_config_of_real_store(tmp_path: Any) -> None:
     from proxystore.connectors.file import FileConnector
 
     with Store('real', FileConnector(str(tmp_path)), cache_size=0) as store:
-        event = NewObjectKeyEvent('t', store.put(1), store.config())
-        decoded = bytes_to_event(event_to_bytes(event))
-        assert decoded == event
+        event = key_event(store.put(1), store_config=store.config())
+        assert bytes_to_event(event_to_bytes(event)) == event
 
 
 def test_lambda_serializer_cannot_be_sent() -> None:
     config = CONFIG.model_copy(update={'serializer': lambda x: b''})
     with pytest.raises(EventEncodeError, match='serializer'):
-        event_to_bytes(NewObjectKeyEvent('t', FileKey('a'), config))
+        event_to_bytes(key_event(FileKey('a'), store_config=config))
+
+
+class Point(tuple):  # noqa: SLOT001
+    _fields = ('x',)
 
 
 @pytest.mark.parametrize(
     ('event', 'match'),
     [
-        (key_event(FileKey('a'), metadata={'x': object()}), 'JSON'),
-        (key_event(FileKey('a'), metadata={'x': float('nan')}), 'JSON'),
-        (NewObjectEvent('t', b'bytes'), 'JSON'),
-        (key_event(object()), 'key'),
-        (key_event(FileKey(b'bytes')), 'key'),  # type: ignore[arg-type]
+        (key_event(FileKey('a'), metadata={'x': object()}), 'metadata'),
+        (NewObjectEvent('t', object(), {}), 'through a store'),
+        (NewObjectEvent('t', Point((1,)), {}), 'named tuple Point'),
+        (key_event(FileKey(object())), 'key'),  # type: ignore[arg-type]
     ],
 )
 def test_unencodable_events(event: Any, match: str) -> None:
@@ -133,19 +257,23 @@ def test_unencodable_events(event: Any, match: str) -> None:
 def test_not_an_event() -> None:
     with pytest.raises(EventEncodeError, match='Not a stream event'):
         event_to_dict('nope')  # type: ignore[arg-type]
+    with pytest.raises(EventEncodeError, match='Not a stream event'):
+        event_to_bytes('nope')  # type: ignore[arg-type]
 
 
 def _encoded(**changes: Any) -> bytes:
-    data = event_to_dict(key_event(FileKey('a')))
+    data = json.loads(event_to_bytes(key_event(FileKey('a'))))
     data.update(changes)
     return json.dumps(data).encode()
 
 
-CALLED: list[Any] = []
-
-
-def record_call(*args: Any) -> None:
-    CALLED.append(args)
+def _connector(kind: str, options: Any) -> bytes:
+    return _encoded(
+        store_config={
+            'name': 'x',
+            'connector': {'kind': kind, 'options': options},
+        },
+    )
 
 
 @pytest.mark.parametrize(
@@ -167,33 +295,53 @@ def record_call(*args: Any) -> None:
         ),
         (_encoded(evict='yes'), "'evict'"),
         (_encoded(metadata=[]), "'metadata'"),
-        (_encoded(key=[1, 2]), 'Invalid key'),
+        (_encoded(raw_key='abc'), "'raw_key'"),
+        (_encoded(key_type=7), 'key type of a stream event must be a str'),
+        (_encoded(key_type='os.system'), 'not a class of a registered'),
         (
-            _encoded(key={'type': 'no.such.Module', 'fields': []}),
-            'Unknown key',
-        ),
-        (
-            _encoded(key={'type': f'{__name__}.record_call', 'fields': ['x']}),
+            _encoded(key_type='proxystore.connectors.file.FileConnector'),
             'not a named tuple class',
         ),
         (
-            _encoded(
-                key={
-                    'type': 'proxystore.connectors.file.FileKey',
-                    'fields': [],
-                },
-            ),
-            'Invalid fields',
+            _encoded(key_type='proxystore.connectors.file.NoSuchKey'),
+            'Unknown key type',
         ),
+        (
+            _encoded(raw_key=[{'$ps': 'namedtuple', 'type': 'os.X', 'v': []}]),
+            'not a class of a registered',
+        ),
+        (_encoded(raw_key=[{'$ps': 'what', 'v': []}]), 'Invalid tagged'),
+        (_encoded(raw_key=[{'$ps': 'bytes', 'v': '!!'}]), 'Invalid tagged'),
+        (_encoded(raw_key=[{'$ps': 'tuple', 'v': 1}]), 'Invalid tagged'),
+        (_encoded(raw_key=[{'$ps': 'dict', 'v': [[[1], 2]]}]), 'Invalid'),
         (_encoded(store_config={'name': 'x'}), 'Invalid store config'),
+        (_connector('nope', {}), "connector kind 'nope'"),
+        (_connector('os.path.Thing', {}), 'not a registered connector'),
+        (
+            _connector(
+                'multi',
+                {'a': {'$ps': 'tuple', 'v': ['evil.Conn', {}, {}]}},
+            ),
+            "connector kind 'evil.Conn'",
+        ),
+        (
+            _connector(
+                'multi',
+                {'connectors': {'a': {'kind': 'evil', 'options': {}}}},
+            ),
+            "connector kind 'evil'",
+        ),
+        (_connector('multi', {'a': 'b'}), 'Invalid MultiConnector child'),
+        (_connector('multi', []), 'must be a mapping'),
         (
             _encoded(
                 store_config={
                     'name': 'x',
-                    'connector': {'kind': 'nope', 'options': {}},
+                    'connector': {'kind': 'file', 'options': {}},
+                    'deserializer': 'os.system',
                 },
             ),
-            'Invalid store config',
+            "deserializer 'os.system'",
         ),
         (
             json.dumps(
@@ -216,8 +364,29 @@ def record_call(*args: Any) -> None:
 def test_garbage_messages(message: bytes, match: str) -> None:
     with pytest.raises(EventDecodeError, match=match):
         bytes_to_event(message)
-    # Decoding never calls what a message names, except tuple classes.
-    assert CALLED == []
+
+
+def test_registered_kinds_by_any_name_are_allowed() -> None:
+    for kind in (
+        'file',
+        'FILE',
+        'FileConnector',
+        'proxystore.connectors.file.FileConnector',
+    ):
+        event = bytes_to_event(_connector(kind, {'store_dir': '/tmp/x'}))
+        assert isinstance(event, NewObjectKeyEvent)
+        assert event.store_config.connector.kind == kind
+
+
+def test_get_key_checks_the_key_type() -> None:
+    event = key_event(FileKey('a'))
+    event.key_type = 'subprocess.Popen'
+    with pytest.raises(EventDecodeError, match='not a class of a registered'):
+        event.get_key()
+    event.key_type = 'proxystore.connectors.file.FileKey'
+    event.raw_key = ['a', 'b', 'c']
+    with pytest.raises(EventDecodeError, match='Invalid fields'):
+        event.get_key()
 
 
 def test_message_must_be_bytes() -> None:

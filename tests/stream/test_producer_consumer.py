@@ -29,8 +29,8 @@ from proxystore.stream.events import bytes_to_event
 from proxystore.stream.events import event_to_bytes
 from proxystore.stream.exceptions import EventDecodeError
 from proxystore.stream.exceptions import EventEncodeError
-from proxystore.stream.exceptions import NoStoreForTopicError
 from proxystore.stream.exceptions import StreamClosedError
+from proxystore.stream.exceptions import TopicClosedError
 from proxystore.stream.filters import NullFilter
 from proxystore.stream.filters import SamplingFilter
 from proxystore.stream.shims.queue import QueuePublisher
@@ -41,7 +41,7 @@ from tests.stream.conftest import stored_files
 Pair = tuple[StreamProducer[Any], StreamConsumer[Any]]
 
 
-def drain(q: queue.Queue[bytes]) -> list[Event]:
+def drain(q: queue.Queue[bytes]) -> list[Event | EventBatch]:
     events = []
     while not q.empty():
         events.append(bytes_to_event(q.get_nowait()))
@@ -60,15 +60,22 @@ def test_objects_arrive_as_proxies(pair: Pair) -> None:
     assert proxies == objs
 
 
-def test_end_of_stream_stops_iteration_for_good(pair: Pair) -> None:
+def test_end_of_stream_and_closed_topics(
+    pair: Pair,
+    topic_queue: queue.Queue[bytes],
+) -> None:
     producer, consumer = pair
     producer.send('t', 1)
     producer.close_topics('t')
-    producer.send('t', 2)  # after the end: not seen by this consumer
+    with pytest.raises(TopicClosedError, match='^Topic "t" has been closed.$'):
+        producer.send('t', 2)
+    assert topic_queue.qsize() == 2  # noqa: PLR2004 (nothing after the end)
     assert list(consumer) == [1]
-    with pytest.raises(StopIteration):
-        consumer.next()
-    assert list(consumer.iter_objects()) == []
+    # Each end-of-stream event stops iteration once; the consumer reads on.
+    batch = EventBatch('t', [NewObjectEvent('t', 3, {})])
+    topic_queue.put(event_to_bytes(batch))
+    topic_queue.put(event_to_bytes(EndOfStreamEvent('t')))
+    assert list(consumer) == [3]
 
 
 def test_metadata_variants(pair: Pair) -> None:
@@ -152,11 +159,15 @@ def test_batching_sends_one_message_per_batch(
     (batch,) = drain(topic_queue)  # the 4th object is still pending
     assert isinstance(batch, EventBatch)
     assert [e.metadata['i'] for e in batch.events] == [0, 1, 2]  # type: ignore[union-attr]
-    assert len(stored_files(file_store)) == 4  # objects are stored at send()
+    # Objects are stored when their batch is flushed.
+    assert len(stored_files(file_store)) == 3  # noqa: PLR2004
     producer.flush()
     (single,) = drain(topic_queue)
-    assert isinstance(single, NewObjectKeyEvent)
-    assert single.metadata == {'i': 3}
+    assert isinstance(single, EventBatch)  # every publish is a batch
+    (event,) = single.events
+    assert isinstance(event, NewObjectKeyEvent)
+    assert event.metadata == {'i': 3}
+    assert len(stored_files(file_store)) == 4  # noqa: PLR2004
     producer.flush()  # nothing pending: nothing sent
     producer.flush_topic('unknown-topic')
     assert topic_queue.empty()
@@ -224,16 +235,16 @@ def test_aggregator(
     assert stored_files(file_store) == []
 
 
-def test_aggregate_evicted_only_if_all_asked(
+def test_aggregate_evicted_if_any_asked(
     file_store: Store[Any],
     topic_queue: queue.Queue[bytes],
 ) -> None:
     producer: StreamProducer[Any] = queue_producer(
         topic_queue, file_store, batch_size=2, aggregator=sum_batch
     )
-    producer.send('t', [1])
+    producer.send('t', [1], evict=False)
     producer.send('t', [2], evict=False)
-    producer.send('t', [3])
+    producer.send('t', [3], evict=False)
     producer.send('t', [4])
     producer.close(topics=['t'])
     consumer: StreamConsumer[Any] = StreamConsumer(
@@ -304,36 +315,78 @@ def test_topic_stores(tmp_path: Any, file_store: Store[Any]) -> None:
     other = Store('other-stream-store', FileConnector(str(tmp_path / 'other')))
     qa: queue.Queue[bytes] = queue.Queue()
     qb: queue.Queue[bytes] = queue.Queue()
+    qc: queue.Queue[bytes] = queue.Queue()
     producer: StreamProducer[str] = StreamProducer(
-        QueuePublisher({'a': qa, 'b': qb}),
-        stores={'a': file_store, 'b': other},
+        QueuePublisher({'a': qa, 'b': qb, 'c': qc}),
+        default_store=other,
+        stores={'a': file_store, 'c': None},
     )
     producer.send('a', 'to a')
     producer.send('b', 'to b')
+    producer.send('c', 'inline')
     assert len(stored_files(file_store)) == 1
     assert len(stored_files(other)) == 1
-    with pytest.raises(NoStoreForTopicError, match="No store for topic 'c'"):
-        producer.send('c', 'lost')
-    producer.close(topics=['a', 'b'])
+    producer.close(topics=['a', 'b', 'c'])
     a = StreamConsumer[str](QueueSubscriber(qa))
     b = StreamConsumer[str](QueueSubscriber(qb))
+    c = StreamConsumer[str](QueueSubscriber(qc))
     assert list(a.iter_objects()) == ['to a']
     assert list(b.iter_objects()) == ['to b']
+    assert list(c) == ['inline']  # a store of None: sent inline
     producer.close(stores=True)  # closed already: does nothing
     assert not other.closed
     other.close()
 
 
-def test_no_store_at_all(topic_queue: queue.Queue[bytes]) -> None:
-    producer: StreamProducer[int] = StreamProducer(
-        QueuePublisher({'t': topic_queue})
+def test_no_store_sends_objects_inline(
+    topic_queue: queue.Queue[bytes],
+) -> None:
+    producer: StreamProducer[Any] = StreamProducer(
+        QueuePublisher({'t': topic_queue}),
     )
-    with pytest.raises(NoStoreForTopicError, match='default_store'):
-        producer.send('t', 1)
-    assert topic_queue.empty()
-    # Ending a topic needs no store.
+    producer.send('t', {'small': (1, b'x')}, metadata={'n': 1})
+    producer.send('t', [2])
     producer.close(topics=['t'])
-    assert drain(topic_queue) == [EndOfStreamEvent('t')]
+    assert drain(topic_queue) == [
+        EventBatch('t', [NewObjectEvent('t', {'small': (1, b'x')}, {'n': 1})]),
+        EventBatch('t', [NewObjectEvent('t', [2], {})]),
+        EventBatch('t', [EndOfStreamEvent('t')]),
+    ]
+
+
+def test_inline_objects_reach_the_consumer_as_they_are(
+    topic_queue: queue.Queue[bytes],
+) -> None:
+    producer: StreamProducer[Any] = StreamProducer(
+        QueuePublisher({'t': topic_queue}),
+        batch_size=2,
+    )
+    for i in range(3):
+        producer.send('t', {'i': i}, metadata={'i': i})
+    producer.close(topics=['t'])
+    consumer: StreamConsumer[Any] = StreamConsumer(
+        QueueSubscriber(topic_queue),
+    )
+    first = consumer.next()
+    assert type(first) is dict  # not a proxy
+    assert first == {'i': 0}
+    assert consumer.next_with_metadata() == ({'i': 1}, {'i': 1})
+    assert consumer.next_object() == {'i': 2}
+    with pytest.raises(StopIteration):
+        consumer.next()
+
+
+def test_unencodable_inline_object_is_refused_at_send(
+    topic_queue: queue.Queue[bytes],
+) -> None:
+    producer: StreamProducer[Any] = StreamProducer(
+        QueuePublisher({'t': topic_queue}),
+    )
+    with pytest.raises(EventEncodeError, match='through a store'):
+        producer.send('t', threading.Lock())
+    producer.send('t', 'ok')
+    producer.close(topics=['t'])
+    assert list(StreamConsumer(QueueSubscriber(topic_queue))) == ['ok']
 
 
 def test_closed_producer(pair: Pair, topic_queue: queue.Queue[bytes]) -> None:
@@ -442,7 +495,7 @@ def test_subscriber_timeout(topic_queue: queue.Queue[bytes]) -> None:
 
 def test_unknown_queue_topic(pair: Pair, file_store: Store[Any]) -> None:
     producer, _ = pair
-    with pytest.raises(ValueError, match="No queue for topic 'x'"):
+    with pytest.raises(ValueError, match='^Unknown topic "x".$'):
         producer.send('x', 1)
 
 
@@ -504,13 +557,19 @@ class ListEventBroker:
     """A broker of event objects (the event-level protocols)."""
 
     def __init__(self) -> None:
-        self.events: list[Event] = []
+        self.events: list[EventBatch] = []
         self.closed = False
 
-    def send_events(self, *events: Event) -> None:
-        self.events.extend(events)
+    def send_events(self, events: EventBatch) -> None:
+        self.events.append(events)
 
-    def next_events(self) -> Event:
+    def __iter__(self) -> ListEventBroker:
+        return self
+
+    def __next__(self) -> EventBatch:
+        return self.next_events()
+
+    def next_events(self) -> EventBatch:
         if not self.events:
             raise StopIteration
         return self.events.pop(0)
@@ -530,7 +589,10 @@ def test_event_publisher_and_subscriber(file_store: Store[Any]) -> None:
         producer.send('t', i)
     producer.close(topics=['t'], publisher=False)
     assert [type(e) for e in broker.events] == [EventBatch, EventBatch]
-    broker.events.insert(1, NewObjectEvent('t', 'inline', {'n': 1}))
+    broker.events.insert(
+        1,
+        EventBatch('t', [NewObjectEvent('t', 'inline', {'n': 1})]),
+    )
     consumer: StreamConsumer[Any] = StreamConsumer(broker)
     assert list(consumer.iter_objects_with_metadata()) == [
         ({}, 0),
@@ -571,7 +633,7 @@ def test_close_with_a_single_topic_string(pair: Pair) -> None:
 
 
 class NotEvents(ListEventBroker):
-    def next_events(self) -> Event:
+    def next_events(self) -> EventBatch:
         return 'surprise'  # type: ignore[return-value]
 
 
@@ -581,11 +643,17 @@ def test_event_subscriber_returning_garbage() -> None:
         consumer.next()
 
 
-def test_threads_share_a_consumer(pair: Pair) -> None:
+def test_threads_share_a_consumer(
+    pair: Pair,
+    topic_queue: queue.Queue[bytes],
+) -> None:
     producer, consumer = pair
     for i in range(200):
         producer.send('t', i)
     producer.close(topics=['t'])
+    # One end of stream per thread.
+    topic_queue.put(event_to_bytes(EndOfStreamEvent('t')))
+    topic_queue.put(event_to_bytes(EndOfStreamEvent('t')))
     results: list[list[int]] = [[], [], []]
 
     def work(out: list[int]) -> None:

@@ -9,9 +9,7 @@ or the `kafka` extra).
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING
-from typing import Any
 
 from proxystore.stream.exceptions import StreamError
 from proxystore.stream.shims import IterableSubscriber
@@ -19,85 +17,66 @@ from proxystore.stream.shims import IterableSubscriber
 if TYPE_CHECKING:
     import confluent_kafka
 
-# Longest single poll, so that a waiting caller can be interrupted.
-_POLL_SLICE_S = 1.0
-
 
 class KafkaDeliveryError(StreamError):
-    """Messages were not delivered to the Kafka cluster."""
+    """Messages were still undelivered when the flush timeout passed."""
 
 
 class KafkaPublisher:
     """Publisher producing messages to Kafka topics.
 
-    Kafka delivers asynchronously: delivery failures are collected and
-    reported by `close()`, which waits for outstanding messages.
+    `send_message(topic, message)` calls `client.produce(topic, message)`
+    and then `client.flush()`, so each message is delivered (or failed)
+    when it returns.
 
     Args:
         client: Kafka producer.
-        flush_timeout: Seconds `close()` waits for outstanding messages
-            (and `send_message()` for room in a full local queue).
+        flush_timeout: Seconds each flush waits for outstanding messages
+            (`None`: as long as it takes, like `client.flush()`).
     """
 
     def __init__(
         self,
         client: confluent_kafka.Producer,
         *,
-        flush_timeout: float = 10.0,
+        flush_timeout: float | None = None,
     ) -> None:
         self.client = client
         self.flush_timeout = flush_timeout
-        self.delivery_errors: list[str] = []
-        """Errors of failed deliveries (reported by `close()`)."""
 
     def __repr__(self) -> str:
         return f'{type(self).__name__}({self.client!r})'
 
-    def _on_delivery(self, error: Any, message: Any) -> None:
-        if error is not None:
-            self.delivery_errors.append(f'topic {message.topic()!r}: {error}')
+    def _flush(self) -> None:
+        if self.flush_timeout is None:
+            undelivered = self.client.flush()
+        else:
+            undelivered = self.client.flush(self.flush_timeout)
+        if undelivered:
+            raise KafkaDeliveryError(
+                f'{undelivered} message(s) still queued for Kafka after '
+                f'{self.flush_timeout} s.',
+            )
 
     def send_message(self, topic: str, message: bytes) -> None:
-        """Queue a message for delivery to the topic.
+        """Produce a message to the topic and flush.
 
         Raises:
-            BufferError: If the local queue stayed full for
+            BufferError: If the client's local queue is full.
+            KafkaDeliveryError: If messages were still undelivered after
                 `flush_timeout` seconds.
         """
-        deadline = time.monotonic() + self.flush_timeout
-        while True:
-            try:
-                self.client.produce(
-                    topic,
-                    message,
-                    on_delivery=self._on_delivery,
-                )
-                break
-            except BufferError:
-                if time.monotonic() >= deadline:
-                    raise
-                self.client.poll(0.1)
-        # Serve delivery callbacks of earlier messages.
-        self.client.poll(0)
+        self.client.produce(topic, message)
+        self._flush()
 
     def close(self) -> None:
-        """Wait for outstanding messages (up to `flush_timeout` seconds).
+        """Flush the outstanding messages.
 
         Raises:
-            KafkaDeliveryError: If messages are still undelivered or some
-                deliveries failed.
+            KafkaDeliveryError: If messages were still undelivered after
+                `flush_timeout` seconds.
         """
-        undelivered = self.client.flush(self.flush_timeout)
-        problems = list(self.delivery_errors)
-        if undelivered:
-            problems.append(
-                f'{undelivered} messages still queued after '
-                f'{self.flush_timeout} s',
-            )
-        if problems:
-            raise KafkaDeliveryError(
-                'Messages were not delivered to Kafka: ' + '; '.join(problems),
-            )
+        self._flush()
 
 
 class KafkaSubscriber(IterableSubscriber):
@@ -105,7 +84,8 @@ class KafkaSubscriber(IterableSubscriber):
 
     Args:
         client: Kafka consumer, already subscribed to its topics.
-        timeout: Seconds `next_message()` waits (`None`: forever).
+        timeout: Seconds `next_message()` waits (`None`: forever, with
+            `client.poll()`).
     """
 
     def __init__(
@@ -125,33 +105,27 @@ class KafkaSubscriber(IterableSubscriber):
 
         Raises:
             TimeoutError: If no message arrived within `timeout` seconds.
-            confluent_kafka.KafkaException: If the consumer reports an error
-                (other than reaching the end of a partition).
+            confluent_kafka.KafkaException: If the consumer reports an
+                error.
         """
-        deadline = (
-            None if self.timeout is None else time.monotonic() + self.timeout
-        )
         while True:
-            poll = _POLL_SLICE_S
-            if deadline is not None:
-                poll = min(poll, deadline - time.monotonic())
-                if poll <= 0:
-                    raise TimeoutError(
-                        f'No Kafka message within {self.timeout} s.',
-                    )
-            message = self.client.poll(poll)
+            if self.timeout is None:
+                message = self.client.poll()
+            else:
+                message = self.client.poll(self.timeout)
             if message is None:
-                continue
+                if self.timeout is None:  # pragma: no cover
+                    continue
+                raise TimeoutError(
+                    f'No Kafka message within {self.timeout} s.',
+                )
             error = message.error()
             if error is not None:
                 import confluent_kafka
 
-                if error.code() == confluent_kafka.KafkaError._PARTITION_EOF:
-                    continue
                 raise confluent_kafka.KafkaException(error)
             value = message.value()
-            if value is not None:
-                return bytes(value)
+            return b'' if value is None else bytes(value)
 
     def close(self) -> None:
         """Close the consumer (leaving its group)."""

@@ -16,6 +16,13 @@ from typing import Protocol
 from proxystore.stream.shims import IterableSubscriber
 
 
+class QueueEmptyError(queue_module.Empty, TimeoutError):
+    """No message arrived in the queue in time.
+
+    Both a [`queue.Empty`][queue.Empty] and a `TimeoutError`.
+    """
+
+
 class QueueLike(Protocol):
     """The part of the queue interface the shims use."""
 
@@ -67,14 +74,19 @@ class QueuePublisher:
         try:
             queue = self.queues[topic]
         except KeyError:
-            raise ValueError(
-                f'No queue for topic {topic!r}; the publisher has queues '
-                f'for {sorted(self.queues)!r}.',
-            ) from None
+            raise ValueError(f'Unknown topic "{topic}".') from None
         queue.put(message, block=self.block, timeout=self.timeout)
 
     def close(self) -> None:
-        """Do nothing: the queues belong to the caller."""
+        """Close the multiprocessing queues (other queues need no closing).
+
+        A closed multiprocessing queue refuses new messages; the messages
+        already in it still reach its subscribers.
+        """
+        for queue in self.queues.values():
+            close = getattr(queue, 'close', None)
+            if callable(close):
+                close()
 
 
 class QueueSubscriber(IterableSubscriber):
@@ -104,20 +116,25 @@ class QueueSubscriber(IterableSubscriber):
         """Take the next message from the queue.
 
         Raises:
-            TimeoutError: If no message arrived in time (see `block`,
-                `timeout`).
+            StopIteration: If the (multiprocessing) queue was closed.
+            QueueEmptyError: If no message arrived in time (see `block`,
+                `timeout`); it is both a `queue.Empty` and a
+                `TimeoutError`.
         """
         try:
             message: bytes = self.queue.get(
                 block=self.block,
                 timeout=self.timeout,
             )
+        except ValueError:
+            # A closed multiprocessing queue.
+            raise StopIteration from None
         except queue_module.Empty:
-            raise TimeoutError(
+            raise QueueEmptyError(
                 'No message arrived in the queue'
                 + (f' within {self.timeout} s.' if self.block else '.'),
             ) from None
         return message
 
     def close(self) -> None:
-        """Do nothing: the queue belongs to the caller."""
+        """Do nothing: the queue belongs to the caller (and its publisher)."""

@@ -9,7 +9,7 @@ Two flavours:
   Redis list named after it; messages wait in the list until one
   subscriber pops each of them.
 
-Extra keyword arguments are passed to [`redis.Redis`][redis.Redis]; do not
+Extra keyword arguments are passed to `redis.StrictRedis`; do not
 set `decode_responses=True` (messages are bytes).
 """
 
@@ -43,7 +43,7 @@ class _RedisClient:
     def __init__(self, hostname: str, port: int, **kwargs: Any) -> None:
         self.hostname = hostname
         self.port = port
-        self._redis = redis.Redis(host=hostname, port=port, **kwargs)
+        self._redis = redis.StrictRedis(host=hostname, port=port, **kwargs)
 
     def __repr__(self) -> str:
         return f'{type(self).__name__}({self.hostname!r}, {self.port})'

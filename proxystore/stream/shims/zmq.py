@@ -1,8 +1,9 @@
 """Publisher and subscriber over ZeroMQ PUB/SUB sockets (pyzmq).
 
-The publisher binds an address, subscribers connect to it. Like every
-PUB/SUB socket pair, a subscriber only receives messages published after
-its subscription reached the publisher (the "slow joiner" problem):
+The publisher binds `tcp://{address}:{port}`, subscribers connect to it.
+Like every PUB/SUB socket pair, a subscriber only receives messages
+published after its subscription reached the publisher (the "slow joiner"
+problem):
 [`ZeroMQPublisher.wait_for_subscribers()`][proxystore.stream.shims.zmq.ZeroMQPublisher.wait_for_subscribers]
 waits until that happened, so no message is lost at the start.
 
@@ -15,11 +16,14 @@ its calls to the publisher).
 from __future__ import annotations
 
 import collections
+import logging
 import time
 
 import zmq
 
 from proxystore.stream.shims import IterableSubscriber
+
+logger = logging.getLogger(__name__)
 
 _SUBSCRIBE = 1
 _UNSUBSCRIBE = 0
@@ -33,15 +37,15 @@ def _poll_ms(deadline: float | None) -> int | None:
 
 
 class ZeroMQPublisher:
-    """Publisher on a ZeroMQ publish socket.
+    """Publisher on a ZeroMQ publish socket bound to `tcp://address:port`.
 
     Example:
         ```python
         from proxystore.stream.shims.zmq import ZeroMQPublisher
         from proxystore.stream.shims.zmq import ZeroMQSubscriber
 
-        publisher = ZeroMQPublisher('tcp://127.0.0.1:*')  # any free port
-        subscriber = ZeroMQSubscriber(publisher.address, 'topic')
+        publisher = ZeroMQPublisher('127.0.0.1', 0)  # 0: any free port
+        subscriber = ZeroMQSubscriber('127.0.0.1', publisher.port)
         publisher.wait_for_subscribers('topic', timeout=10)
         publisher.send_message('topic', b'hello')
         assert subscriber.next_message() == b'hello'
@@ -50,12 +54,19 @@ class ZeroMQPublisher:
         ```
 
     Args:
-        address: Address to bind (e.g., `tcp://127.0.0.1:5555`; a port of
-            `*` picks a free port, see `address`).
+        address: Address (interface) to bind.
+        port: Port to bind (`0` picks a free port, see `port`).
         linger: Seconds `close()` waits for queued messages to be sent.
     """
 
-    def __init__(self, address: str, *, linger: float = 5.0) -> None:
+    def __init__(
+        self,
+        address: str,
+        port: int,
+        *,
+        linger: float = 5.0,
+    ) -> None:
+        self.address = address
         self.linger = linger
         self._context = zmq.Context()
         # XPUB is a PUB socket that also reports subscriptions (verbose:
@@ -63,33 +74,34 @@ class ZeroMQPublisher:
         self._socket = self._context.socket(zmq.XPUB)
         self._socket.setsockopt(zmq.XPUB_VERBOSE, 1)
         try:
-            self._socket.bind(address)
+            self._socket.bind(f'tcp://{address}:{port or "*"}')
         except zmq.ZMQError:
-            self._socket.close(linger=0)
-            self._context.term()
+            self._context.destroy(linger=0)
             raise
-        self.address: str = self._socket.getsockopt_string(zmq.LAST_ENDPOINT)
-        """Address the socket is bound to (with the actual port)."""
+        endpoint = self._socket.getsockopt_string(zmq.LAST_ENDPOINT)
+        self.port: int = int(endpoint.rpartition(':')[2])
+        """Port the socket is bound to (the actual one if `port` was 0)."""
         self._subscribers: collections.Counter[str] = collections.Counter()
+        logger.debug('ZeroMQ publisher bound to %s', endpoint)
 
     def __repr__(self) -> str:
-        return f'{type(self).__name__}({self.address!r})'
+        return f'{type(self).__name__}({self.address!r}, {self.port})'
 
     def send_message(self, topic: str, message: bytes) -> None:
         """Publish a message to the subscribers of the topic."""
-        self._socket.send_multipart([topic.encode(), message])
+        self._socket.send_multipart((topic.encode(), message))
 
     def wait_for_subscribers(
         self,
-        topic: str,
+        topic: str = '',
         count: int = 1,
         *,
         timeout: float | None = None,
     ) -> None:
         """Wait until `count` subscribers subscribed to the topic.
 
-        Once this returns, those subscribers receive every message
-        published from then on.
+        A subscriber of all topics subscribes to `''`. Once this returns,
+        those subscribers receive every message published from then on.
 
         Raises:
             TimeoutError: If fewer subscribers subscribed within `timeout`
@@ -110,64 +122,72 @@ class ZeroMQPublisher:
                 self._subscribers[subscribed] -= 1
 
     def close(self) -> None:
-        """Close the socket (after up to `linger` seconds of sending)."""
-        self._socket.close(linger=round(self.linger * 1000))
-        self._context.term()
+        """Destroy the context (after up to `linger` seconds of sending)."""
+        self._context.destroy(linger=round(self.linger * 1000))
 
 
 class ZeroMQSubscriber(IterableSubscriber):
-    """Subscriber to a topic of a ZeroMQ publisher.
+    """Subscriber connected to a ZeroMQ publisher at `tcp://address:port`.
+
+    ZeroMQ matches topics by prefix: the subscriber receives the messages
+    of every topic that starts with `topic` (all topics for `''`).
 
     Args:
         address: Address the publisher is bound to.
-        topic: Topic to subscribe to (only messages of exactly this topic
-            are returned, although ZeroMQ matches prefixes).
+        port: Port the publisher is bound to.
+        topic: Topic prefix to subscribe to (`''`: every topic).
         timeout: Seconds `next_message()` waits (`None`: forever).
     """
 
     def __init__(
         self,
         address: str,
-        topic: str,
+        port: int,
         *,
+        topic: str = '',
         timeout: float | None = None,
     ) -> None:
         self.address = address
+        self.port = port
         self.topic = topic
         self.timeout = timeout
-        self._topic = topic.encode()
         self._context = zmq.Context()
         self._socket = self._context.socket(zmq.SUB)
-        self._socket.setsockopt(zmq.SUBSCRIBE, self._topic)
+        self._socket.setsockopt(zmq.SUBSCRIBE, topic.encode())
         try:
-            self._socket.connect(address)
+            self._socket.connect(f'tcp://{address}:{port}')
         except zmq.ZMQError:
             self.close()
             raise
 
     def __repr__(self) -> str:
-        return f'{type(self).__name__}({self.address!r}, topic={self.topic!r})'
+        return (
+            f'{type(self).__name__}({self.address!r}, {self.port}, '
+            f'topic={self.topic!r})'
+        )
 
     def next_message(self) -> bytes:
-        """Wait for the next message of the topic.
+        """Wait for the next message of the subscribed topics.
 
         Raises:
             TimeoutError: If no message arrived within `timeout` seconds.
         """
-        deadline = (
-            None if self.timeout is None else time.monotonic() + self.timeout
-        )
-        while True:
-            if not self._socket.poll(_poll_ms(deadline)):
-                raise TimeoutError(
-                    f'No message on topic {self.topic!r} within '
-                    f'{self.timeout} s.',
-                )
-            frames = self._socket.recv_multipart()
-            if len(frames) == 2 and frames[0] == self._topic:
-                return frames[1]
+        if self.timeout is not None and not self._socket.poll(
+            round(self.timeout * 1000),
+        ):
+            raise TimeoutError(
+                f'No message on topic {self.topic!r} within '
+                f'{self.timeout} s.',
+            )
+        frames = self._socket.recv_multipart()
+        if len(frames) != 2:  # noqa: PLR2004
+            raise ValueError(
+                f'Received a ZeroMQ message of {len(frames)} frame(s); '
+                'stream messages have two (topic, event).',
+            )
+        message: bytes = frames[1]
+        return message
 
     def close(self) -> None:
-        """Close the socket, dropping messages not received yet."""
-        self._socket.close(linger=0)
-        self._context.term()
+        """Destroy the context, dropping messages not received yet."""
+        self._context.destroy(linger=0)
