@@ -27,6 +27,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import logging
 import re
 import sys
 from collections import defaultdict
@@ -34,22 +35,30 @@ from collections.abc import Iterable
 from collections.abc import Sequence
 from typing import Any
 from typing import NamedTuple
+from typing import TypeAlias
+from typing import TypedDict
 from typing import cast
 
 from typing_extensions import Buffer
 
+from proxystore import utils
 from proxystore.connectors.protocols import Connector
 from proxystore.connectors.protocols import ConnectorBytes
 from proxystore.connectors.protocols import DeferrableConnector
+from proxystore.connectors.registry import get_connector_type
 from proxystore.utils.closing import CloseOnExit
-from proxystore.utils.environment import hostname
+from proxystore.utils.imports import get_object_path
 
 __all__ = [
+    'ConnectorPolicyConfig',
     'MultiConnector',
     'MultiConnectorError',
     'MultiKey',
     'Policy',
+    'PolicyDict',
 ]
+
+logger = logging.getLogger(__name__)
 
 
 class MultiConnectorError(Exception):
@@ -66,6 +75,22 @@ class MultiKey(NamedTuple):
 
     connector_name: str
     connector_key: Any
+
+
+class PolicyDict(TypedDict):
+    """A `Policy` as a dictionary (`Policy.as_dict()`; `Policy(**d)`)."""
+
+    priority: int
+    host_pattern: list[str] | str | None
+    min_size_bytes: int
+    max_size_bytes: int
+    subset_tags: list[str]
+    superset_tags: list[str]
+
+
+ConnectorPolicyConfig: TypeAlias = tuple[str, dict[str, Any], PolicyDict]
+"""One child in `MultiConnector.config()`: the dotted path of the
+connector class, the connector's `config()`, and its policy as a dict."""
 
 
 @dataclasses.dataclass
@@ -124,7 +149,9 @@ class Policy:
         subset_tags: Iterable[str] | None = None,
         superset_tags: Iterable[str] | None = None,
     ) -> bool:
-        """Check whether an object with these properties is admissible.
+        """Check whether an object with these properties is admissible here.
+
+        This includes the host check (`is_valid_on_host()`).
 
         Args:
             size_bytes: Object size; not checked if `None`.
@@ -141,23 +168,29 @@ class Policy:
             self.subset_tags,
         ):
             return False
-        return superset_tags is None or set(superset_tags).issuperset(
+        if superset_tags is not None and not set(superset_tags).issuperset(
             self.superset_tags,
-        )
+        ):
+            return False
+        return self.is_valid_on_host()
 
     def is_valid_on_host(self) -> bool:
-        """Check whether this host's name matches `host_pattern`."""
+        """Check whether this host's name fully matches `host_pattern`.
+
+        The hostname is looked up on each call with
+        `proxystore.utils.hostname()`.
+        """
         if self.host_pattern is None:
             return True
-        name = hostname()
+        name = utils.hostname()
         return any(
             re.fullmatch(pattern, name) is not None
             for pattern in _patterns(self.host_pattern)
         )
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> PolicyDict:
         """Return the policy as a plain dictionary (`Policy(**d)` rebuilds)."""
-        return dataclasses.asdict(self)
+        return cast(PolicyDict, dataclasses.asdict(self))
 
 
 def _patterns(host_pattern: str | list[str] | None) -> list[str]:
@@ -180,17 +213,31 @@ def _size(obj: Buffer | Sequence[Buffer]) -> int:
         ) from None
 
 
+class _ConnectorPolicy(NamedTuple):
+    connector: Connector[Any]
+    policy: Policy
+
+
 class MultiConnector(CloseOnExit):
     """Connector that routes objects to one of several child connectors.
 
     Args:
         connectors: Open child connectors by name, each with its policy.
-            New objects only go to children whose `host_pattern` matches
-            this host; existing keys of every child can be used.
-        dormant_connectors: Children known but not opened on this host, as
-            entries of `config()['connectors']` (`kind`, `options`,
-            `policy`). Their keys can be passed around, but using them
-            here raises `MultiConnectorError`.
+            New objects only go to children whose policy matches this host
+            (checked on each call); existing keys of every child can be
+            used.
+        dormant_connectors: Children known but not opened on this host,
+            by name, as entries of `config()`
+            (`(connector_path, connector_config, policy_dict)`). Their keys
+            can be passed around, but using them here raises
+            `MultiConnectorError`.
+
+    Attributes:
+        connectors: The open children by name, each a named tuple
+            `(connector, policy)`.
+        dormant_connectors: The dormant children's configurations by name.
+        connectors_by_priority: Names of the open children, highest
+            priority first (ties keep the given order).
 
     Raises:
         ValueError: If a name is given both as active and dormant.
@@ -199,7 +246,7 @@ class MultiConnector(CloseOnExit):
     def __init__(
         self,
         connectors: dict[str, tuple[Connector[Any], Policy]],
-        dormant_connectors: dict[str, dict[str, Any]] | None = None,
+        dormant_connectors: dict[str, ConnectorPolicyConfig] | None = None,
     ) -> None:
         dormant = dict(dormant_connectors or {})
         overlap = set(connectors) & set(dormant)
@@ -208,24 +255,23 @@ class MultiConnector(CloseOnExit):
                 f'Connector names {sorted(overlap)} are both active and '
                 'dormant.',
             )
-        self._connectors = {name: pair[0] for name, pair in connectors.items()}
-        self._policies = {name: pair[1] for name, pair in connectors.items()}
-        self._dormant = dormant
-        # Objects go to the children usable on this host, highest priority
-        # first; sorted() is stable, so ties keep the given order.
-        self._order = sorted(
-            (
-                name
-                for name, policy in self._policies.items()
-                if policy.is_valid_on_host()
-            ),
-            key=lambda name: -self._policies[name].priority,
+        self.connectors: dict[str, _ConnectorPolicy] = {
+            name: _ConnectorPolicy(connector, policy)
+            for name, (connector, policy) in connectors.items()
+        }
+        self.dormant_connectors: dict[str, ConnectorPolicyConfig] = dormant
+        # sorted() is stable (also with reverse=True): ties keep the order.
+        self.connectors_by_priority: list[str] = sorted(
+            self.connectors,
+            key=lambda name: self.connectors[name].policy.priority,
+            reverse=True,
         )
+        logger.info('Initialized %r', self)
 
     def __repr__(self) -> str:
         active = ', '.join(
-            f'{name}={connector!r}'
-            for name, connector in self._connectors.items()
+            f'{name}={child.connector!r}'
+            for name, child in self.connectors.items()
         )
         return f'{type(self).__name__}({active})'
 
@@ -236,60 +282,81 @@ class MultiConnector(CloseOnExit):
         is raised afterwards.
         """
         errors: list[Exception] = []
-        for connector in self._connectors.values():
+        for child in self.connectors.values():
             try:
-                connector.close()
+                child.connector.close()
             except Exception as e:
                 errors.append(e)
+        logger.info('Closed %r', self)
         if errors:
             raise errors[0]
 
-    def config(self) -> dict[str, Any]:
+    def config(self) -> dict[str, ConnectorPolicyConfig]:
         """Get the configuration of the whole router.
 
-        Each child appears under `connectors` as `kind` and `options` (the
-        fields of a `ConnectorConfig`) plus its `policy`, dormant children
-        included, so another process (on another host) can rebuild the
-        router and open the children its host allows.
+        Returns:
+            Every child by name, dormant children included, as
+            `(connector_path, connector_config, policy_dict)`, so another
+            process (on another host) can rebuild the router and open the
+            children its host allows.
         """
-        entries = {
-            name: _entry(connector, self._policies[name])
-            for name, connector in self._connectors.items()
+        config: dict[str, ConnectorPolicyConfig] = {
+            name: (
+                get_object_path(type(child.connector)),
+                child.connector.config(),
+                child.policy.as_dict(),
+            )
+            for name, child in self.connectors.items()
         }
-        return {'connectors': {**entries, **self._dormant}}
+        config.update(self.dormant_connectors)
+        return config
 
     @classmethod
-    def from_config(cls, config: dict[str, Any]) -> MultiConnector:
-        """Rebuild a router from `config()`, opening this host's children."""
-        from proxystore.store.config import ConnectorConfig
+    def from_config(
+        cls,
+        config: dict[str, ConnectorPolicyConfig],
+    ) -> MultiConnector:
+        """Rebuild a router from `config()`, opening this host's children.
 
+        A child whose policy does not match this host stays dormant (it is
+        not built).
+
+        Raises:
+            ValueError: If an entry is not a
+                `(connector_path, connector_config, policy_dict)` triple
+                or names an unknown connector type.
+        """
         active: dict[str, tuple[Connector[Any], Policy]] = {}
-        dormant: dict[str, dict[str, Any]] = {}
-        for name, entry in config['connectors'].items():
-            policy = Policy(**entry['policy'])
-            if policy.is_valid_on_host():
-                child = ConnectorConfig(
-                    kind=entry['kind'],
-                    options=entry['options'],
+        dormant: dict[str, ConnectorPolicyConfig] = {}
+        for name, entry in config.items():
+            if not isinstance(entry, Sequence) or len(entry) != 3:
+                raise ValueError(
+                    f'MultiConnector config entry {name!r} must be a '
+                    '(connector_path, connector_config, policy_dict) '
+                    f'triple. Got {entry!r}.',
                 )
-                active[name] = (child.get_connector(), policy)
+            path, options, policy_dict = entry
+            policy = Policy(**policy_dict)
+            if policy.is_valid_on_host():
+                connector_type = get_connector_type(path)
+                active[name] = (connector_type.from_config(options), policy)
             else:
                 dormant[name] = entry
         return cls(active, dormant_connectors=dormant)
 
-    def _connector(self, name: str) -> Connector[Any]:
+    def _connector(self, key: MultiKey) -> Connector[Any]:
         try:
-            return self._connectors[name]
+            return self.connectors[key.connector_name].connector
         except KeyError:
             pass
-        if name in self._dormant:
+        if key.connector_name in self.dormant_connectors:
             raise MultiConnectorError(
-                f'Connector {name!r} is dormant on this host: its policy '
-                'does not match this hostname.',
+                f'The connector associated with {key} is dormant: its '
+                'policy does not match this host.',
             )
         raise MultiConnectorError(
-            f'Unknown connector {name!r}; this MultiConnector has '
-            f'{sorted(self._connectors)}.',
+            f'The connector which created {key} does not exist. This '
+            f'MultiConnector has {sorted(self.connectors)}.',
         )
 
     def _route(
@@ -302,36 +369,44 @@ class MultiConnector(CloseOnExit):
     ) -> str:
         """Name of the highest-priority child admitting the object."""
         subset_tags, superset_tags = list(subset_tags), list(superset_tags)
-        for name in self._order:
-            if deferrable and not isinstance(
-                self._connectors[name],
-                DeferrableConnector,
-            ):
+        for name in self.connectors_by_priority:
+            connector, policy = self.connectors[name]
+            if deferrable and not isinstance(connector, DeferrableConnector):
                 continue
-            if self._policies[name].is_valid(
+            if policy.is_valid(
                 size_bytes=size_bytes,
                 subset_tags=subset_tags,
                 superset_tags=superset_tags,
             ):
                 return name
+        policies = {
+            name: child.policy.as_dict()
+            for name, child in self.connectors.items()
+        }
         raise MultiConnectorError(
-            f'No connector admits an object of {size_bytes} bytes with '
-            f'subset_tags={subset_tags} and '
-            f'superset_tags={superset_tags}; policies: '
-            f'{ {n: p.as_dict() for n, p in self._policies.items()} }.',
+            'No connector policy was suitable for the constraints: '
+            f'size_bytes={size_bytes}, subset_tags={subset_tags}, '
+            f'superset_tags={superset_tags}'
+            f'{", deferrable=True" if deferrable else ""}. '
+            f'Policies: {policies}.',
         )
 
     def evict(self, key: MultiKey) -> None:
         """Evict the object associated with the key (no-op if missing)."""
-        self._connector(key.connector_name).evict(key.connector_key)
+        self._connector(key).evict(key.connector_key)
+        logger.debug('EVICT %s', key)
 
     def exists(self, key: MultiKey) -> bool:
         """Check whether an object is associated with the key."""
-        return self._connector(key.connector_name).exists(key.connector_key)
+        found = self._connector(key).exists(key.connector_key)
+        logger.debug('EXISTS %s: %s', key, found)
+        return found
 
     def get(self, key: MultiKey) -> ConnectorBytes | None:
         """Get the serialized object associated with the key."""
-        return self._connector(key.connector_name).get(key.connector_key)
+        data = self._connector(key).get(key.connector_key)
+        logger.debug('GET %s (found=%s)', key, data is not None)
+        return data
 
     def get_batch(
         self,
@@ -339,13 +414,14 @@ class MultiConnector(CloseOnExit):
     ) -> list[ConnectorBytes | None]:
         """Get a batch of objects: one batch call per child connector."""
         results: list[ConnectorBytes | None] = [None] * len(keys)
-        for name, positions in _group(k.connector_name for k in keys):
-            connector = self._connector(name)
+        for _, positions in _group(k.connector_name for k in keys):
+            connector = self._connector(keys[positions[0]])
             objs = connector.get_batch(
                 [keys[i].connector_key for i in positions]
             )
             for i, obj in zip(positions, objs, strict=True):
                 results[i] = obj
+        logger.debug('GET_BATCH %d keys', len(keys))
         return results
 
     def put(
@@ -360,7 +436,9 @@ class MultiConnector(CloseOnExit):
             MultiConnectorError: If no connector admits the object.
         """
         name = self._route(_size(obj), subset_tags, superset_tags)
-        return MultiKey(name, self._connectors[name].put(obj))
+        key = MultiKey(name, self.connectors[name].connector.put(obj))
+        logger.debug('PUT %s', key)
+        return key
 
     def put_batch(
         self,
@@ -383,7 +461,7 @@ class MultiConnector(CloseOnExit):
         keys: dict[int, MultiKey] = {}
         try:
             for name, positions in _group(names):
-                connector = self._connectors[name]
+                connector = self.connectors[name].connector
                 child_keys = connector.put_batch([objs[i] for i in positions])
                 for i, child_key in zip(positions, child_keys, strict=True):
                     keys[i] = MultiKey(name, child_key)
@@ -392,6 +470,7 @@ class MultiConnector(CloseOnExit):
             for key in keys.values():
                 self.evict(key)
             raise
+        logger.debug('PUT_BATCH %d keys', len(objs))
         return [keys[i] for i in range(len(objs))]
 
     def new_key(
@@ -414,28 +493,21 @@ class MultiConnector(CloseOnExit):
         size = None if obj is None else _size(obj)
         name = self._route(size, subset_tags, superset_tags, deferrable=True)
         # _route(deferrable=True) only picks DeferrableConnectors.
-        connector = cast(DeferrableConnector[Any], self._connectors[name])
+        connector = cast(
+            DeferrableConnector[Any],
+            self.connectors[name].connector,
+        )
         return MultiKey(name, connector.new_key(obj))
 
     def set(self, key: MultiKey, obj: Buffer) -> None:
         """Associate an object with a key from `new_key()`."""
-        connector = self._connector(key.connector_name)
+        connector = self._connector(key)
         if not isinstance(connector, DeferrableConnector):
             raise MultiConnectorError(
-                f'Connector {key.connector_name!r} does not support set().',
+                f'The connector associated with {key} does not support set().',
             )
         connector.set(key.connector_key, obj)
-
-
-def _entry(connector: Connector[Any], policy: Policy) -> dict[str, Any]:
-    # Imported here: the store package is heavy and imports connectors.
-    from proxystore.store.config import connector_kind
-
-    return {
-        'kind': connector_kind(type(connector)),
-        'options': connector.config(),
-        'policy': policy.as_dict(),
-    }
+        logger.debug('SET %s', key)
 
 
 def _group(names: Iterable[str]) -> list[tuple[str, list[int]]]:

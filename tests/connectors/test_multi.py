@@ -219,7 +219,10 @@ def test_routes_by_tags(children: dict[str, Any]) -> None:
     assert multi.put(b'c').connector_name == 'file'
     assert multi.put(b'd', subset_tags=['other']).connector_name == 'redis'
     assert multi.put(b'e', subset_tags=['big']).connector_name == 'file'
-    with pytest.raises(MultiConnectorError, match='No connector admits'):
+    with pytest.raises(
+        MultiConnectorError,
+        match='No connector policy was suitable for the constraints',
+    ):
         multi.put(b'f', subset_tags=['archive', 'other'])
 
 
@@ -235,11 +238,20 @@ def test_no_admissible_connector_stores_nothing(
         },
     )
     size = redis_client.dbsize()
-    with pytest.raises(MultiConnectorError, match='No connector admits'):
+    with pytest.raises(
+        MultiConnectorError,
+        match='No connector policy was suitable for the constraints',
+    ):
         multi.put(b'x' * 21)
-    with pytest.raises(MultiConnectorError, match='No connector admits'):
+    with pytest.raises(
+        MultiConnectorError,
+        match='No connector policy was suitable for the constraints',
+    ):
         multi.put_batch([b'ok', b'x' * 21])
-    with pytest.raises(MultiConnectorError, match='No connector admits'):
+    with pytest.raises(
+        MultiConnectorError,
+        match='No connector policy was suitable for the constraints',
+    ):
         multi.put(b'ok', subset_tags=['unknown'])
     assert redis_client.dbsize() == size
     assert list((tmp_path / 'file').iterdir()) == []
@@ -312,9 +324,7 @@ def test_unknown_connector_name(children: dict[str, Any]) -> None:
     multi = MultiConnector({'local': (children['local'], Policy())})
     key = MultiKey('elsewhere', ('x',))
     for operation in (multi.get, multi.exists, multi.evict):
-        with pytest.raises(
-            MultiConnectorError, match="Unknown connector 'elsewhere'"
-        ):
+        with pytest.raises(MultiConnectorError, match='does not exist'):
             operation(key)
 
 
@@ -361,27 +371,27 @@ def test_config_embeds_children_and_policies(
     redis_server: RedisServer,
 ) -> None:
     policy = Policy(priority=1, subset_tags=['t'])
+    far = (
+        'proxystore.connectors.file.FileConnector',
+        {'store_dir': '/elsewhere'},
+        Policy(host_pattern=NOT_THIS_HOST).as_dict(),
+    )
     multi = MultiConnector(
         {'redis': (children['redis'], policy)},
-        dormant_connectors={
-            'far': {
-                'kind': 'file',
-                'options': {'store_dir': '/elsewhere'},
-                'policy': Policy(host_pattern=NOT_THIS_HOST).as_dict(),
-            },
-        },
+        dormant_connectors={'far': far},
     )
     config = multi.config()
-    assert config['connectors']['redis'] == {
-        'kind': 'redis',
-        'options': children['redis'].config(),
-        'policy': policy.as_dict(),
-    }
-    assert config['connectors']['far']['options'] == {
-        'store_dir': '/elsewhere'
+    assert config == {
+        'redis': (
+            'proxystore.connectors.redis.RedisConnector',
+            children['redis'].config(),
+            policy.as_dict(),
+        ),
+        'far': far,
     }
     copy = MultiConnector.from_config(config)
     assert copy.config() == config
+    assert copy.dormant_connectors == {'far': far}
     key = multi.put(b'shared', subset_tags=['t'])
     assert copy.get(key) == b'shared'
 
@@ -389,35 +399,51 @@ def test_config_embeds_children_and_policies(
 def test_dormant_connectors_are_not_opened(tmp_path: pathlib.Path) -> None:
     here = tmp_path / 'here'
     there = tmp_path / 'there'
-    config = {
-        'connectors': {
-            'here': {
-                'kind': 'proxystore.connectors.file.FileConnector',
-                'options': {'store_dir': str(here)},
-                'policy': Policy(host_pattern='.*').as_dict(),
-            },
-            'there': {
-                'kind': 'file',
-                'options': {'store_dir': str(there)},
-                'policy': Policy(
-                    priority=5, host_pattern=NOT_THIS_HOST
-                ).as_dict(),
-            },
-        },
+    config: dict[str, Any] = {
+        'here': (
+            'proxystore.connectors.file.FileConnector',
+            {'store_dir': str(here)},
+            Policy(host_pattern='.*').as_dict(),
+        ),
+        # Lists (as read back from TOML) and short kinds work too.
+        'there': [
+            'file',
+            {'store_dir': str(there)},
+            Policy(priority=5, host_pattern=NOT_THIS_HOST).as_dict(),
+        ],
     }
     multi = MultiConnector.from_config(config)
     assert here.is_dir()
     assert not there.exists()  # never opened on this host
+    assert list(multi.connectors) == ['here']
     key = multi.put(b'data')  # 'there' has priority but is dormant
     assert key.connector_name == 'here'
-    with pytest.raises(MultiConnectorError, match="'there' is dormant"):
+    with pytest.raises(MultiConnectorError, match='is dormant'):
         multi.get(MultiKey('there', ('some-file',)))
     # The dormant entry is kept verbatim for processes on other hosts.
-    assert (
-        multi.config()['connectors']['there'] == config['connectors']['there']
+    assert multi.config()['there'] == config['there']
+    assert multi.config()['here'][0] == (
+        'proxystore.connectors.file.FileConnector'
     )
-    assert multi.config()['connectors']['here']['kind'] == 'file'
     multi.close()
+
+
+@pytest.mark.parametrize(
+    ('entry', 'error', 'match'),
+    [
+        (('file', {}), ValueError, 'triple'),
+        ('file', ValueError, 'triple'),
+        (('nope', {}, Policy().as_dict()), ValueError, '"nope"'),
+        (('file', {'bogus': 1}, Policy().as_dict()), TypeError, 'bogus'),
+    ],
+)
+def test_from_config_bad_entries(
+    entry: Any,
+    error: type[Exception],
+    match: str,
+) -> None:
+    with pytest.raises(error, match=match):
+        MultiConnector.from_config({'bad': entry})
 
 
 def test_open_child_for_another_host_gets_no_new_objects(
@@ -443,7 +469,9 @@ def test_active_and_dormant_names_must_differ(
     with pytest.raises(ValueError, match='both active and dormant'):
         MultiConnector(
             {'local': (children['local'], Policy())},
-            dormant_connectors={'local': {}},
+            dormant_connectors={
+                'local': ('x.Y', {}, Policy().as_dict()),
+            },
         )
 
 
@@ -500,11 +528,11 @@ def test_router_rebuilt_in_spawned_process(
     config = multi_connector.config()
     # A child for other hosts travels with the router and stays dormant.
     far = tmp_path / 'far'
-    config['connectors']['far'] = {
-        'kind': 'file',
-        'options': {'store_dir': str(far)},
-        'policy': Policy(priority=9, host_pattern=NOT_THIS_HOST).as_dict(),
-    }
+    config['far'] = (
+        'proxystore.connectors.file.FileConnector',
+        {'store_dir': str(far)},
+        Policy(priority=9, host_pattern=NOT_THIS_HOST).as_dict(),
+    )
     with ProcessPoolExecutor(1, mp_context=SPAWN) as pool:
         results = pool.submit(child_get_all, config, keys).result()
         message = pool.submit(
@@ -513,7 +541,7 @@ def test_router_rebuilt_in_spawned_process(
             MultiKey('far', ('some-file',)),
         ).result()
     assert results == [b'small', big]
-    assert "'far' is dormant" in message
+    assert 'dormant' in message
     assert not far.exists()
 
 
@@ -528,7 +556,10 @@ def test_store_proxies_with_tags_resolve_in_spawned_process(
 
     with Store('test-multi-spawn', multi_connector) as store:
         # Store.put passes routing tags on to MultiConnector.put.
-        with pytest.raises(MultiConnectorError, match='No connector admits'):
+        with pytest.raises(
+            MultiConnectorError,
+            match='No connector policy was suitable for the constraints',
+        ):
             store.put([1, 2, 3], subset_tags=['untagged-policy'])
         assert store.put(b'tiny').connector_name == 'file'
         proxy = store.proxy(list(range(1000)), populate_target=False)
@@ -537,3 +568,82 @@ def test_store_proxies_with_tags_resolve_in_spawned_process(
                 True,
                 sum(range(1000)),
             )
+
+
+# --- public attributes and the host check at call time ---------------
+
+
+def test_public_attributes(children: dict[str, Any]) -> None:
+    low, high = Policy(priority=-1), Policy(priority=3)
+    multi = MultiConnector(
+        {
+            'a': (children['local'], low),
+            'b': (children['file'], Policy()),
+            'c': (children['redis'], high),
+            'd': (children['local'], Policy()),
+        },
+    )
+    assert multi.connectors_by_priority == ['c', 'b', 'd', 'a']
+    assert multi.connectors['c'].connector is children['redis']
+    assert multi.connectors['c'].policy is high
+    connector, policy = multi.connectors['a']
+    assert (connector, policy) == (children['local'], low)
+    assert multi.dormant_connectors == {}
+
+
+def test_host_is_checked_at_call_time(
+    children: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import proxystore.utils
+
+    policy = Policy(priority=5, host_pattern='gpu-node-\\d+')
+    assert not policy.is_valid()
+    multi = MultiConnector(
+        {
+            'gpu': (children['local'], policy),
+            'any': (children['file'], Policy()),
+        },
+    )
+    assert multi.put(b'x').connector_name == 'any'
+    monkeypatch.setattr(proxystore.utils, 'hostname', lambda: 'gpu-node-7')
+    assert policy.is_valid_on_host()
+    assert policy.is_valid(size_bytes=1)
+    assert multi.put(b'x').connector_name == 'gpu'
+    monkeypatch.setattr(proxystore.utils, 'hostname', lambda: 'gpu-node-x')
+    assert multi.put(b'x').connector_name == 'any'
+
+
+def test_no_admissible_connector_message(children: dict[str, Any]) -> None:
+    multi = MultiConnector(
+        {'local': (children['local'], Policy(subset_tags=['a']))},
+    )
+    with pytest.raises(MultiConnectorError) as info:
+        multi.put(b'x', subset_tags=['b'], superset_tags=['c'])
+    message = str(info.value)
+    assert message.startswith(
+        'No connector policy was suitable for the constraints:',
+    )
+    assert "subset_tags=['b']" in message
+    assert "superset_tags=['c']" in message
+
+
+def test_logging(
+    children: dict[str, Any],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import logging
+
+    caplog.set_level(logging.DEBUG, logger='proxystore.connectors.multi')
+    multi = MultiConnector({'local': (children['local'], Policy())})
+    key = multi.put(b'x')
+    multi.get(key)
+    records = [r for r in caplog.records if r.name == multi_logger_name]
+    assert [r.levelno for r in records][0] == logging.INFO
+    assert records[0].getMessage().startswith('Initialized MultiConnector(')
+    per_op = [r for r in records[1:]]
+    assert per_op and all(r.levelno == logging.DEBUG for r in per_op)
+    assert any(str(key) in r.getMessage() for r in per_op)
+
+
+multi_logger_name = 'proxystore.connectors.multi'
