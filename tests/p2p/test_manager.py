@@ -1,0 +1,207 @@
+"""PeerManager over a real relay on loopback: WebRTC, relayed, errors."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+
+import pytest
+
+from proxystore.p2p.connection import RelayedConnection
+from proxystore.p2p.connection import log_name
+from proxystore.p2p.exceptions import PeerConnectionError
+from proxystore.p2p.manager import PeerManager
+from proxystore.p2p.relay.messages import PeerDataMessage
+from tests.p2p.helpers import peer_managers
+from tests.p2p.helpers import relay_client
+from tests.p2p.helpers import relay_server
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def test_webrtc_direct_both_ways(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger='proxystore.p2p')
+
+    async def main() -> None:
+        async with (
+            relay_server() as (address, relay),
+            peer_managers(
+                address,
+                peer_channels=2,
+            ) as (a, b),
+        ):
+            big = bytes(range(256)) * 4096 + b'tail'  # 1 MiB, 33 chunks
+            await a.send(b.uuid, big)
+            assert await b.recv() == (a.uuid, big)
+            await b.send(a.uuid, 'text message')
+            assert await a.recv() == (b.uuid, 'text message')
+            [info] = a.peers()
+            assert (info.uuid, info.name, info.path) == (
+                b.uuid,
+                'peer1',
+                'direct',
+            )
+            assert (info.state, info.bytes_sent) == ('connected', len(big))
+            assert info.bytes_received == len('text message')
+            assert b.peers()[0].path == 'direct'
+            # WebRTC data does not go through the relay.
+            assert all(s.peer_data_bytes == 0 for s in relay.stats().values())
+
+    asyncio.run(main())
+    established = [
+        r.getMessage()
+        for r in caplog.records
+        if 'Established peer connection' in r.getMessage()
+    ]
+    assert len(established) == 2
+    assert all('(path: direct)' in m for m in established)
+
+
+def test_relayed_when_ice_fails(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger='proxystore.p2p')
+
+    async def main() -> None:
+        # 'relay' transport policy with no TURN server: ICE has no
+        # candidates and fails, so the data goes through the relay.
+        async with (
+            relay_server() as (address, relay),
+            peer_managers(
+                address,
+                ice_transport_policy='relay',
+                ice_timeout=1,
+            ) as (a, b),
+        ):
+            assert a.relay_supports_peer_data
+            data = b'\x00\x01' * 100_000
+            await a.send(b.uuid, data)
+            assert await b.recv() == (a.uuid, data)
+            await b.send(a.uuid, b'reply')
+            assert await a.recv() == (b.uuid, b'reply')
+            assert [p.path for p in a.peers()] == ['relayed']
+            assert [p.path for p in b.peers()] == ['relayed']
+            stats = relay.stats()
+            assert stats[a.uuid].peer_data_bytes > len(data)
+            assert stats[b.uuid].peer_data_messages >= 1
+
+    asyncio.run(main())
+    assert any('(path: relayed)' in r.getMessage() for r in caplog.records)
+
+
+def test_no_fallback_without_relay_support() -> None:
+    async def main() -> None:
+        async with (
+            relay_server(peer_data=False) as (address, _),
+            peer_managers(
+                address,
+                ice_transport_policy='relay',
+                ice_timeout=1,
+            ) as (a, b),
+        ):
+            assert not a.relay_supports_peer_data
+            with pytest.raises(PeerConnectionError, match='Failed to connect'):
+                await a.send(b.uuid, b'data', timeout=10)
+            assert a.peers() == []
+            # Nothing was delivered.
+            with pytest.raises(asyncio.TimeoutError):
+                await asyncio.wait_for(b.recv(), 0.5)
+
+    asyncio.run(main())
+
+
+def test_unknown_peer_is_a_clear_error() -> None:
+    async def main() -> None:
+        async with (
+            relay_server() as (address, _),
+            peer_managers(
+                address,
+                count=1,
+            ) as (a,),
+        ):
+            missing = uuid.uuid4()
+            with pytest.raises(PeerConnectionError, match='not registered'):
+                await a.send(missing, b'data', timeout=10)
+            assert a.peers() == []
+
+    asyncio.run(main())
+
+
+def test_simultaneous_offers_make_one_connection() -> None:
+    async def main() -> None:
+        async with (
+            relay_server() as (address, _),
+            peer_managers(address) as (
+                a,
+                b,
+            ),
+        ):
+            await asyncio.gather(
+                a.send(b.uuid, b'from a'),
+                b.send(a.uuid, b'from b'),
+            )
+            assert await b.recv() == (a.uuid, b'from a')
+            assert await a.recv() == (b.uuid, b'from b')
+            assert len(a.peers()) == len(b.peers()) == 1
+            assert a.peers()[0].state == 'connected'
+
+    asyncio.run(main())
+
+
+def test_bad_relayed_data_is_dropped_and_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def main() -> None:
+        async with (
+            relay_server() as (address, _),
+            peer_managers(
+                address,
+                ice_transport_policy='relay',
+                ice_timeout=1,
+            ) as (a, b),
+        ):
+            await a.send(b.uuid, b'first')
+            assert await b.recv() == (a.uuid, b'first')
+            # Frames from a's relay client that are not chunks.
+            sender = a.relay_client
+            for data in ('not base64!', 'AAAA'):
+                await sender.send(
+                    PeerDataMessage(a.uuid, b.uuid, data=data),
+                )
+            await a.send(b.uuid, b'second')
+            assert await b.recv() == (a.uuid, b'second')
+
+    asyncio.run(main())
+    messages = [r.getMessage() for r in caplog.records]
+    assert any('not base64' in m for m in messages)
+    assert any('Malformed chunk' in m for m in messages)
+
+
+def test_relay_client_is_required_before_init() -> None:
+    async def main() -> None:
+        manager = PeerManager(relay_client('ws://127.0.0.1:1', 'x'))
+        with pytest.raises(RuntimeError, match='async_init'):
+            _ = manager.relay_client
+        with pytest.raises(RuntimeError, match='async_init'):
+            await manager.send(uuid.uuid4(), b'x')
+
+    asyncio.run(main())
+
+
+def test_log_name_and_relayed_connection_api() -> None:
+    peer = uuid.UUID(int=0x1234567890ABCDEF)
+    assert log_name(peer, 'ep') == f'ep({str(peer)[:8]})'
+
+    async def main() -> None:
+        client = relay_client('ws://127.0.0.1:1', 'x')
+        connection = RelayedConnection(client, peer, peer_name='ep')
+        assert (connection.state, connection.path) == ('connected', 'relayed')
+        closed: list[int] = []
+        connection.on_close_callback(closed.append, 1)
+        await connection.close()
+        await connection.close()
+        assert closed == [1]
+        assert connection.state == 'closed'
+        with pytest.raises(PeerConnectionError, match='closed'):
+            await connection.send(b'x')
+
+    asyncio.run(main())
