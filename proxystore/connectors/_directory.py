@@ -7,12 +7,21 @@ regular files count as objects, symlinks are never followed and FIFOs or
 sockets never read. Subclasses say how a key maps to a path
 (rejecting keys that would leave the directory), how temporary files are
 named and how a stored file is read back.
+
+Temporary names carry a writer tag (see `_orphans`): temporary files left
+by killed writers are swept when a connector opens (and by
+`sweep_orphans()`), never those of a live writer.
+
+Lifecycle events (open, close, sweeps) are logged at INFO, each operation
+at DEBUG, on the logger of the subclass's module.
 """
 
 from __future__ import annotations
 
 import errno
+import logging
 import os
+import re
 import stat
 from collections.abc import Sequence
 from typing import Any
@@ -22,9 +31,12 @@ from typing import TypeVar
 from typing_extensions import Buffer
 from typing_extensions import Self
 
+from proxystore.connectors._orphans import TAG_PATTERN
+from proxystore.connectors._orphans import is_orphan
+from proxystore.connectors._orphans import writer_tag
 from proxystore.connectors.protocols import BufferList
-from proxystore.serialize.buffers import allocate
-from proxystore.serialize.buffers import byte_views
+from proxystore.utils.buffers import allocate
+from proxystore.utils.buffers import byte_views
 from proxystore.utils.closing import CloseOnExit
 
 KeyT = TypeVar('KeyT')
@@ -36,11 +48,17 @@ _WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NO_FOLLOW
 # What open() says of a symlink (O_NOFOLLOW) or a socket: not an object.
 _NOT_A_FILE = (errno.ELOOP, errno.ENXIO)
 _NO_ROOM = (errno.ENOSPC, errno.EFBIG)
+_TAGGED = re.compile(TAG_PATTERN + '-[0-9a-f]{32}')
 
 
 def random_name() -> str:
     """A 128-bit random hex name: unique without coordination."""
     return os.urandom(16).hex()
+
+
+def tagged_name() -> str:
+    """A unique name for a temporary file: writer tag, random hex."""
+    return f'{writer_tag()}-{random_name()}'
 
 
 def read_into(
@@ -73,8 +91,9 @@ def remove_file(path: str) -> None:
 class DirectoryConnector(CloseOnExit, Generic[KeyT]):
     """Connector storing each object as one file in a directory.
 
-    Subclasses implement `new_key`, `_path` (the checked path of a key)
-    and `_temp_path`, and may override `_read`, `close` and `config`.
+    Subclasses implement `new_key`, `_path` (the checked path of a key),
+    `_temp_path` (built with `tagged_name()`) and `_is_temp`, and may
+    override `_read`, `_visible`, `_published`, `close` and `config`.
 
     Args:
         directory: Directory holding the objects (created if missing).
@@ -105,7 +124,13 @@ class DirectoryConnector(CloseOnExit, Generic[KeyT]):
         self._file_mode = file_mode
         self._own_files_only = own_files_only
         self._no_room_hint = no_room_hint
+        self._logger = logging.getLogger(type(self).__module__)
         os.makedirs(self._directory, exist_ok=True)
+
+    def _opened(self) -> None:
+        """Log the opening and sweep orphans; subclasses call it last."""
+        self._logger.info('Opened %r', self)
+        self.sweep_orphans()
 
     def _path(self, key: KeyT) -> str:
         """Path of the object `key` names, inside the directory.
@@ -118,6 +143,17 @@ class DirectoryConnector(CloseOnExit, Generic[KeyT]):
     def _temp_path(self) -> str:
         """A new hidden path in the directory for a write in progress."""
         raise NotImplementedError
+
+    def _is_temp(self, name: str) -> bool:
+        """Whether `name` (starting with `.`) is a temporary file to sweep."""
+        raise NotImplementedError
+
+    def _visible(self, path: str) -> bool:
+        """Whether the complete file at `path` is a published object."""
+        return True
+
+    def _published(self, path: str) -> None:
+        """Called once an object has been renamed into place at `path`."""
 
     def _read(self, fd: int, size: int) -> bytearray | memoryview:
         """Read a stored file of `size` bytes into a caller-owned buffer."""
@@ -137,6 +173,45 @@ class DirectoryConnector(CloseOnExit, Generic[KeyT]):
             return
         if not stat.S_ISDIR(st.st_mode) and self._owned(st):
             remove_file(path)
+
+    def sweep_orphans(self) -> int:
+        """Remove temporary files that writers killed mid-write left behind.
+
+        A temporary file is removed only if its writer ran on this host
+        and is no longer alive, or if its writer cannot be checked from
+        here and the file has not been modified for an hour. Writes in
+        progress are never touched. Runs when a connector opens.
+
+        Returns:
+            The number of files removed.
+        """
+        removed = 0
+        try:
+            entries = os.scandir(self._directory)
+        except FileNotFoundError:
+            return 0
+        with entries:
+            for entry in entries:
+                name = entry.name
+                if not name.startswith('.') or not self._is_temp(name):
+                    continue
+                try:
+                    st = entry.stat(follow_symlinks=False)
+                except FileNotFoundError:
+                    continue
+                if self._is_object(st) and is_orphan(
+                    _TAGGED.search(name),
+                    st.st_mtime,
+                ):
+                    remove_file(entry.path)
+                    removed += 1
+        if removed:
+            self._logger.info(
+                'Removed %d temporary file(s) of dead writers from %s',
+                removed,
+                self._directory,
+            )
+        return removed
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Self:
@@ -160,6 +235,7 @@ class DirectoryConnector(CloseOnExit, Generic[KeyT]):
             ValueError: If `key` is not a valid key of this connector.
         """
         self._remove(self._path(key))
+        self._logger.debug('Evicted %r', key)
 
     def exists(self, key: KeyT) -> bool:
         """Check if an object associated with the key exists.
@@ -167,10 +243,13 @@ class DirectoryConnector(CloseOnExit, Generic[KeyT]):
         Raises:
             ValueError: If `key` is not a valid key of this connector.
         """
+        path = self._path(key)
         try:
-            return self._is_object(os.lstat(self._path(key)))
+            found = self._is_object(os.lstat(path)) and self._visible(path)
         except FileNotFoundError:
-            return False
+            found = False
+        self._logger.debug('Exists %r: %s', key, found)
+        return found
 
     def get(self, key: KeyT) -> bytearray | memoryview | None:
         """Get the serialized object associated with the key.
@@ -184,6 +263,15 @@ class DirectoryConnector(CloseOnExit, Generic[KeyT]):
             ValueError: If `key` is not a valid key of this connector.
         """
         path = self._path(key)
+        data = self._get(path)
+        self._logger.debug(
+            'Got %r (%s)',
+            key,
+            'missing' if data is None else f'{len(data)} bytes',
+        )
+        return data
+
+    def _get(self, path: str) -> bytearray | memoryview | None:
         try:
             fd = os.open(path, _READ_FLAGS)
         except FileNotFoundError:
@@ -194,7 +282,7 @@ class DirectoryConnector(CloseOnExit, Generic[KeyT]):
             raise
         try:
             st = os.fstat(fd)
-            if not self._is_object(st):
+            if not self._is_object(st) or not self._visible(path):
                 return None
             return self._read(fd, st.st_size)
         finally:
@@ -244,6 +332,7 @@ class DirectoryConnector(CloseOnExit, Generic[KeyT]):
             for key in keys:
                 self.evict(key)
             raise
+        self._logger.debug('Put a batch of %d object(s)', len(keys))
         return keys
 
     def set(self, key: KeyT, obj: Buffer | BufferList) -> None:
@@ -264,6 +353,7 @@ class DirectoryConnector(CloseOnExit, Generic[KeyT]):
             OSError: If the file system is full.
         """
         self._write(self._path(key), byte_views(obj))
+        self._logger.debug('Set %r', key)
 
     def _write(self, path: str, views: list[memoryview]) -> None:
         """Write `views` back to back to a temporary file, then publish."""
@@ -275,6 +365,7 @@ class DirectoryConnector(CloseOnExit, Generic[KeyT]):
                     while view:  # unbuffered writes may be partial
                         view = view[f.write(view) :]
             os.replace(temp, path)
+            self._published(path)
         except BaseException as e:
             remove_file(temp)
             if isinstance(e, OSError) and e.errno in _NO_ROOM:

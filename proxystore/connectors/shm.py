@@ -22,9 +22,12 @@ Copies:
 
 Writes go to a hidden temporary segment that is renamed into place when
 complete, so readers never see a partial object, even if the writer is
-killed. Segments are plain files, not `multiprocessing.shared_memory`
-blocks: no `resource_tracker` unlinks them when their creator exits, so
-objects live until they are evicted or their namespace is cleared.
+killed. The temporary segments of killed writers (of any namespace of this
+user) are removed when a connector opens and when a namespace is cleared;
+those of live writers are never touched. Segments are plain files, not
+`multiprocessing.shared_memory` blocks: no `resource_tracker` unlinks them
+when their creator exits, so objects live until they are evicted or their
+namespace is cleared.
 """
 
 from __future__ import annotations
@@ -42,7 +45,8 @@ from typing_extensions import Buffer
 from proxystore.connectors._directory import DirectoryConnector
 from proxystore.connectors._directory import random_name
 from proxystore.connectors._directory import read_into
-from proxystore.serialize.buffers import LARGE_BUFFER
+from proxystore.connectors._directory import tagged_name
+from proxystore.utils.buffers import LARGE_BUFFER
 
 __all__ = ['SharedMemoryConnector', 'SharedMemoryKey']
 
@@ -58,6 +62,10 @@ _NAME = re.compile(
     r'-[0-9a-f]{32}',
 )
 _TEMP_SUFFIX = '.tmp'
+_TEMP_NAME = re.compile(
+    r'\.' + re.escape(SEGMENT_PREFIX) + r'(?P<namespace>[A-Za-z0-9_]{1,64})'
+    r'-[0-9a-f-]{32,80}' + re.escape(_TEMP_SUFFIX),
+)
 _MAP_FIXED = getattr(mmap, 'MAP_FIXED', 0x10)  # Python < 3.12 lacks it
 _NO_ROOM_HINT = (
     'Shared memory is limited by the size of that file system (in Docker, '
@@ -195,6 +203,7 @@ class SharedMemoryConnector(DirectoryConnector[SharedMemoryKey]):
         self.clear = clear
         self.shm_dir = self._directory
         self._name_prefix = f'{SEGMENT_PREFIX}{self.namespace}-'
+        self._opened()
 
     def __repr__(self) -> str:
         return (
@@ -225,8 +234,11 @@ class SharedMemoryConnector(DirectoryConnector[SharedMemoryKey]):
         return self._prefix + match[0]
 
     def _temp_path(self) -> str:
-        name = f'.{self._name_prefix}{random_name()}{_TEMP_SUFFIX}'
+        name = f'.{self._name_prefix}{tagged_name()}{_TEMP_SUFFIX}'
         return self._prefix + name
+
+    def _is_temp(self, name: str) -> bool:
+        return _TEMP_NAME.fullmatch(name) is not None
 
     def _read(self, fd: int, size: int) -> bytearray | memoryview:
         """Map a large segment copy-on-write, or read a small one."""
@@ -239,11 +251,10 @@ class SharedMemoryConnector(DirectoryConnector[SharedMemoryKey]):
         names = []
         for entry in os.scandir(self.shm_dir):
             name = entry.name
-            if name.startswith('.') and name.endswith(_TEMP_SUFFIX):
-                name = name[1 : -len(_TEMP_SUFFIX)]
-            match = _NAME.fullmatch(name)
+            pattern = _TEMP_NAME if name.startswith('.') else _NAME
+            match = pattern.fullmatch(name)
             if match is not None and match['namespace'] == self.namespace:
-                names.append(entry.name)
+                names.append(name)
         return names
 
     def close(self, clear: bool | None = None) -> None:
@@ -260,13 +271,20 @@ class SharedMemoryConnector(DirectoryConnector[SharedMemoryKey]):
                 when the connector was created.
         """
         if not (self.clear if clear is None else clear):
+            self._logger.info('Closed %r', self)
             return
         try:
             names = self._owned_names()
         except FileNotFoundError:
-            return
+            names = []
         for name in names:
             self._remove(self._prefix + name)
+        self._logger.info(
+            'Closed %r and removed its %d segment(s)',
+            self,
+            len(names),
+        )
+        self.sweep_orphans()
 
     def config(self) -> dict[str, Any]:
         """Get the configuration needed to rebuild this connector."""

@@ -13,6 +13,9 @@ import errno
 import multiprocessing
 import os
 import pathlib
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
@@ -238,6 +241,91 @@ def test_killed_writer_leaves_no_partial_object(
         connector.set(key, b'retry')
         assert connector.get(key) == b'retry'
     assert connector.get(kept) == b'kept'
+    # Issue 12: the next connector to open removes what the writer left.
+    reopened = type(connector).from_config(
+        {**connector.config(), 'clear': False},
+    )
+    assert layout.visible() == sorted([kept[0], *([key[0]] if key else [])])
+    assert len(layout.listing()) == len(layout.visible())
+    assert reopened.get(kept) == b'kept'
     # Clearing also frees what the killed writer left.
     connector.close()
     assert not os.path.exists(layout.directory) or layout.listing() == []
+
+
+# Orphans of dead writers ----------------------------------------------------
+
+
+def _dead_writer_tag() -> str:
+    """The writer tag of a process that has exited."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            '-c',
+            'from proxystore.connectors._orphans import writer_tag\n'
+            'print(writer_tag())',
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return result.stdout.strip()
+
+
+def _temp_name(layout: Layout, tag: str | None) -> str:
+    """A temporary-file name of `layout`'s connector written by `tag`."""
+    suffix = os.urandom(16).hex()
+    if tag is not None:
+        suffix = f'{tag}-{suffix}'
+    if isinstance(layout.connector, FileConnector):
+        return f'.tmp-{suffix}'
+    return f'.proxystore-ours-{suffix}.tmp'
+
+
+def test_orphans_swept_on_open_by_liveness_and_age(layout: Layout) -> None:
+    from proxystore.connectors._orphans import STALE_AFTER_S
+    from proxystore.connectors._orphans import writer_tag
+
+    connector = layout.connector
+    kept = connector.put(b'kept')
+    host, pid, start = writer_tag().split('-')
+    stale = time.time() - STALE_AFTER_S - 60
+    planted = {
+        'dead': (_dead_writer_tag(), None),
+        'live': (writer_tag(), stale),
+        'recycled-pid': (f'{host}-{pid}-{int(start) + 1}', None),
+        'other-host': (f'ffffffffffff-{pid}-{start}', None),
+        'other-host-stale': (f'ffffffffffff-{pid}-{start}', stale),
+        'untagged': (None, None),
+        'untagged-stale': (None, stale),
+    }
+    names = {}
+    for label, (tag, mtime) in planted.items():
+        name = _temp_name(layout, tag)
+        path = os.path.join(layout.directory, name)
+        with open(path, 'wb') as f:
+            f.write(b'partial')
+        if mtime is not None:
+            os.utime(path, (mtime, mtime))
+        names[label] = name
+    again = type(connector).from_config({**connector.config(), 'clear': False})
+    left = set(layout.listing())
+    swept = {label for label, name in names.items() if name not in left}
+    assert swept == {
+        'dead',
+        'recycled-pid',
+        'other-host-stale',
+        'untagged-stale',
+    }
+    assert kept[0] in left
+    assert again.get(kept) == b'kept'
+    assert again.sweep_orphans() == 0
+
+
+def test_sweep_spares_a_write_in_progress(layout: Layout) -> None:
+    # A write in progress: a temporary file tagged with this (live) process.
+    temp = layout.connector._temp_path()
+    with open(temp, 'wb') as f:
+        f.write(b'in progress')
+    assert layout.connector.sweep_orphans() == 0
+    assert os.path.exists(temp)

@@ -6,9 +6,11 @@ SharedMemoryConnector's in `test_directory.py`.
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import pathlib
+import uuid
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
@@ -153,3 +155,129 @@ def test_buffering(tmp_path: pathlib.Path, buffering: int) -> None:
     data = bytes(range(256)) * 5000
     with FileConnector(str(tmp_path / 's'), buffering=buffering) as c:
         assert c.get(c.put(data)) == data
+
+
+# Keys the file system would refuse ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    'filename',
+    ['a' * 256, 'é' * 128, 'a\ud800b'],
+    ids=['256-bytes', '256-utf8-bytes', 'lone-surrogate'],
+)
+def test_unstorable_filename_is_value_error_everywhere(
+    layout: tuple[FileConnector, pathlib.Path],
+    filename: str,
+) -> None:
+    # Issue 12: a very long FileKey raised OSError (name too long).
+    connector, _ = layout
+    kept = connector.put(b'kept')
+    before = sorted(os.listdir(connector.store_dir))
+    for operation in key_operations(connector, FileKey(filename)):
+        with pytest.raises(ValueError, match='Invalid FileKey filename'):
+            operation()
+    assert sorted(os.listdir(connector.store_dir)) == before
+    assert connector.get(kept) == b'kept'
+
+
+def test_longest_allowed_filename_works(tmp_path: pathlib.Path) -> None:
+    with FileConnector(str(tmp_path / 's')) as connector:
+        key = FileKey('k' * 255)
+        connector.set(key, b'long')
+        assert connector.get(key) == b'long'
+        assert connector.exists(key)
+        connector.evict(key)
+        assert not connector.exists(key)
+
+
+def test_path_too_long_for_the_system_is_value_error(
+    tmp_path: pathlib.Path,
+) -> None:
+    deep = tmp_path
+    while len(os.fsencode(str(deep))) < 3900:
+        deep = deep / ('d' * 200)
+    with FileConnector(str(deep)) as connector:
+        for operation in key_operations(connector, FileKey('n' * 250)):
+            with pytest.raises(ValueError, match='whole paths'):
+                operation()
+
+
+# Objects written the upstream way (data file plus `.ready` marker) ---------
+
+
+def _upstream_write(directory: str, name: str, data: bytes) -> None:
+    (pathlib.Path(directory) / name).write_bytes(data)
+    (pathlib.Path(directory) / f'{name}.ready').write_bytes(b'')
+
+
+def test_reads_object_written_upstream_way(tmp_path: pathlib.Path) -> None:
+    name = str(uuid.uuid4())
+    with FileConnector(str(tmp_path / 's')) as connector:
+        _upstream_write(connector.store_dir, name, serialize([1, 2]))
+        key = FileKey(name)
+        assert connector.exists(key)
+        assert deserialize(connector.get(key)) == [1, 2]
+        assert connector.get_batch([key]) == [serialize([1, 2])]
+
+
+def test_upstream_object_without_marker_is_still_being_written(
+    tmp_path: pathlib.Path,
+) -> None:
+    name = str(uuid.uuid4())
+    with FileConnector(str(tmp_path / 's')) as connector:
+        (pathlib.Path(connector.store_dir) / name).write_bytes(b'partial')
+        key = FileKey(name)
+        assert not connector.exists(key)
+        assert connector.get(key) is None
+        (pathlib.Path(connector.store_dir) / f'{name}.ready').touch()
+        assert connector.get(key) == b'partial'
+
+
+def test_upstream_style_key_gets_a_marker_and_evicts_both(
+    tmp_path: pathlib.Path,
+) -> None:
+    key = FileKey(str(uuid.uuid4()))
+    with FileConnector(str(tmp_path / 's')) as connector:
+        connector.set(key, b'ours')
+        assert sorted(os.listdir(connector.store_dir)) == [
+            key.filename,
+            f'{key.filename}.ready',
+        ]
+        assert connector.get(key) == b'ours'
+        connector.evict(key)
+        assert os.listdir(connector.store_dir) == []
+
+
+def test_own_keys_need_no_marker(tmp_path: pathlib.Path) -> None:
+    with FileConnector(str(tmp_path / 's')) as connector:
+        key = connector.put(b'x')
+        assert os.listdir(connector.store_dir) == [key.filename]
+        for near in (f'x{uuid.uuid4()}', str(uuid.uuid4()).upper()):
+            connector.set(FileKey(near), b'near')
+            assert connector.get(FileKey(near)) == b'near'
+
+
+# Logging --------------------------------------------------------------------
+
+
+def test_lifecycle_logged_at_info_operations_at_debug(
+    tmp_path: pathlib.Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG, logger='proxystore.connectors.file')
+    connector = FileConnector(str(tmp_path / 's'))
+    key = connector.put(b'x')
+    connector.get(key)
+    connector.evict(key)
+    connector.close()
+    records = [
+        (r.levelno, r.getMessage())
+        for r in caplog.records
+        if r.name == 'proxystore.connectors.file'
+    ]
+    info = [m for level, m in records if level == logging.INFO]
+    debug = [m for level, m in records if level == logging.DEBUG]
+    assert info[0].startswith('Opened FileConnector')
+    assert info[-1].startswith('Closed FileConnector')
+    assert len(debug) == 3
+    assert all(key.filename in m for m in debug)

@@ -363,3 +363,65 @@ def test_documentation_examples_run(
 
 def test_documentation_has_examples() -> None:
     assert len(DOC_EXAMPLES) >= 3
+
+
+# Issue 12: long keys, killed writers' segments, logging ---------------------
+
+
+def test_very_long_key_is_value_error(
+    connector: SharedMemoryConnector,
+) -> None:
+    kept = connector.put(b'kept')
+    before = _listing(connector.shm_dir)
+    assert kept.name in before
+    long_key = SharedMemoryKey(f'proxystore-ours-{HEX * 20}')
+    for operation in key_operations(connector, long_key):
+        with pytest.raises(ValueError, match='Invalid SharedMemoryKey name'):
+            operation()
+    assert _listing(connector.shm_dir) == before
+
+
+def test_dead_writers_segments_swept_on_open_and_clear(
+    shm_test_dir: str,
+) -> None:
+    from proxystore.connectors._orphans import writer_tag
+
+    live = f'.proxystore-other-{writer_tag()}-{HEX}.tmp'
+    dead_tag = writer_tag().rsplit('-', 1)[0] + '-1'  # recycled PID
+    dead_other = f'.proxystore-other-{dead_tag}-{HEX}.tmp'
+    for name in (live, dead_other):
+        with open(os.path.join(shm_test_dir, name), 'wb') as f:
+            f.write(b'partial')
+    # Opening any namespace sweeps killed writers' segments of all of them.
+    connector = SharedMemoryConnector('mine', shm_dir=shm_test_dir)
+    assert _listing(shm_test_dir) == [live]
+    dead_later = f'.proxystore-other-{dead_tag}-{HEX[::-1]}.tmp'
+    with open(os.path.join(shm_test_dir, dead_later), 'wb') as f:
+        f.write(b'partial')
+    kept = connector.put(b'kept')
+    connector.close(clear=False)
+    assert _listing(shm_test_dir) == sorted([live, dead_later, kept.name])
+    connector.close()
+    assert _listing(shm_test_dir) == [live]
+
+
+def test_lifecycle_logged(
+    shm_test_dir: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import logging
+
+    caplog.set_level(logging.DEBUG, logger='proxystore.connectors.shm')
+    with SharedMemoryConnector('logged', shm_dir=shm_test_dir) as c:
+        c.get(c.put(b'x'))
+    levels = [
+        (r.levelno, r.getMessage().split(' ')[0])
+        for r in caplog.records
+        if r.name == 'proxystore.connectors.shm'
+    ]
+    assert levels == [
+        (logging.INFO, 'Opened'),
+        (logging.DEBUG, 'Set'),
+        (logging.DEBUG, 'Got'),
+        (logging.INFO, 'Closed'),
+    ]
