@@ -156,6 +156,7 @@ class RelayServer(Generic[UserT]):
             collections.OrderedDict()
         )
         self._buckets: dict[uuid.UUID, TokenBucket] = {}
+        self._closing: set[asyncio.Task[None]] = set()
         self._locks: weakref.WeakValueDictionary[uuid.UUID, asyncio.Lock] = (
             weakref.WeakValueDictionary()
         )
@@ -302,14 +303,18 @@ class RelayServer(Generic[UserT]):
                 digest,
             )
         logger.info('Registered %r', client)
-        if replaced is not None:
-            old, code, reason = replaced
-            logger.info('Unregistered %r (code %d)', old, code)
-            await _close(old.websocket, code, reason)
         await self.send(
             client,
             RelayResponse(success=True, message=self._features_message()),
         )
+        if replaced is not None:
+            old, code, reason = replaced
+            logger.info('Unregistered %r (code %d)', old, code)
+            # Closing waits for the old peer's close frame (or a timeout if
+            # it is dead): do not hold up this registration for it.
+            task = asyncio.create_task(_close(old.websocket, code, reason))
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
 
     async def _register_locked(
         self,

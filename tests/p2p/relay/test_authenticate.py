@@ -104,8 +104,10 @@ def test_globus_wrong_audience_is_forbidden() -> None:
     ('body', 'error'),
     [
         ({'active': False}, 'expired or has been revoked'),
-        ({'active': True, 'aud': ['rs'], 'sub': 'x', 'username': 'u'},
-         'no valid identity'),
+        (
+            {'active': True, 'aud': ['rs'], 'sub': 'x', 'username': 'u'},
+            'no valid identity',
+        ),
         ({'active': True, 'aud': ['rs']}, 'no valid identity'),
     ],
 )

@@ -24,6 +24,10 @@ A = uuid.UUID('0b7e8a4c-7cc9-4a83-9a0b-2f1e0f1f6f4a')
 B = uuid.UUID('5a1d7c0e-21b8-4f5c-8d53-6f1c5f9f3e21')
 
 
+def frame(**fields: object) -> str:
+    return json.dumps(fields)
+
+
 def test_message_types_are_upstream_plus_peer_data() -> None:
     assert {m.name: m.value for m in RelayMessageType} == {
         'relay_response': 'RelayResponse',
@@ -40,7 +44,9 @@ def test_wire_format_matches_upstream_field_order() -> None:
         'peer': PeerConnectionRequest(A, 'a', B, 'offer', '{"sdp": ""}'),
         'data': PeerDataMessage(A, B, 'aGk='),
     }
-    encoded = {k: json.loads(encode_relay_message(v)) for k, v in frames.items()}
+    encoded = {
+        k: json.loads(encode_relay_message(v)) for k, v in frames.items()
+    }
     assert list(encoded['registration'].items()) == [
         ('name', 'a'),
         ('uuid', str(A)),
@@ -74,9 +80,9 @@ def test_wire_format_matches_upstream_field_order() -> None:
 
 def test_decodes_an_upstream_frame() -> None:
     frame = (
-        '{"source_uuid": "%s", "source_name": "x", "peer_uuid": "%s", '
+        f'{{"source_uuid": "{A}", "source_name": "x", "peer_uuid": "{B}", '
         '"description_type": "answer", "description": "d", "error": null, '
-        '"message_type": "peer_connection"}' % (A, B)
+        '"message_type": "peer_connection"}'
     )
     message = decode_relay_message(frame)
     assert message == PeerConnectionRequest(A, 'x', B, 'answer', 'd')
@@ -95,13 +101,16 @@ def test_decodes_an_upstream_frame() -> None:
             'Failed to convert message to RelayRegistrationRequest',
         ),
         (
-            '{"message_type": "relay_registration", "name": "a", '
-            '"uuid": "%s", "extra": 1}' % A,
+            frame(
+                message_type='relay_registration',
+                name='a',
+                uuid=str(A),
+                extra=1,
+            ),
             'Failed to convert message to RelayRegistrationRequest',
         ),
         (
-            '{"message_type": "relay_registration", "name": 5, '
-            '"uuid": "%s"}' % A,
+            frame(message_type='relay_registration', name=5, uuid=str(A)),
             'field name has the wrong type',
         ),
         (
@@ -110,19 +119,27 @@ def test_decodes_an_upstream_frame() -> None:
             'Failed to convert key uuid to UUID',
         ),
         (
-            '{"message_type": "relay_registration", "name": "a", '
-            '"uuid": 5}',
+            '{"message_type": "relay_registration", "name": "a", "uuid": 5}',
             'Failed to convert key uuid to UUID',
         ),
         (
-            '{"message_type": "peer_connection", "source_uuid": "%s", '
-            '"source_name": "a", "peer_uuid": "%s", '
-            '"description_type": "pranswer", "description": ""}' % (A, B),
+            frame(
+                message_type='peer_connection',
+                source_uuid=str(A),
+                source_name='a',
+                peer_uuid=str(B),
+                description_type='pranswer',
+                description='',
+            ),
             'field description_type has the wrong type',
         ),
         (
-            '{"message_type": "peer_data", "source_uuid": "%s", '
-            '"peer_uuid": "%s", "data": 7}' % (A, B),
+            frame(
+                message_type='peer_data',
+                source_uuid=str(A),
+                peer_uuid=str(B),
+                data=7,
+            ),
             'field data has the wrong type',
         ),
     ],

@@ -57,10 +57,13 @@ async def refused(address: str, **kwargs: object) -> str:
 def test_impostor_cannot_register_a_live_uuid(relay: str) -> None:
     async def main() -> None:
         secret = new_endpoint_secret()
-        async with client(
-            relay,
-            extra_headers=secret_headers(secret),
-        ) as endpoint, client(relay) as upstream_endpoint:
+        async with (
+            client(
+                relay,
+                extra_headers=secret_headers(secret),
+            ) as endpoint,
+            client(relay) as upstream_endpoint,
+        ):
             # Without the secret, with a wrong one, and against an
             # endpoint that registered without any secret (upstream).
             await refused(relay, client_uuid=endpoint.uuid)
@@ -78,11 +81,14 @@ def test_impostor_cannot_register_a_live_uuid(relay: str) -> None:
 def test_peers_reach_the_real_endpoint_not_the_impostor(relay: str) -> None:
     async def main() -> None:
         secret = new_endpoint_secret()
-        async with client(
-            relay,
-            client_name='real',
-            extra_headers=secret_headers(secret),
-        ) as endpoint, client(relay, client_name='peer') as peer:
+        async with (
+            client(
+                relay,
+                client_name='real',
+                extra_headers=secret_headers(secret),
+            ) as endpoint,
+            client(relay, client_name='peer') as peer,
+        ):
             await refused(relay, client_uuid=endpoint.uuid)
             offer = PeerConnectionRequest(
                 peer.uuid,

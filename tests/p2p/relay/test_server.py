@@ -77,7 +77,7 @@ def test_registration_reply_advertises_peer_data() -> None:
             client = server.client_manager.get_client_by_uuid(client_uuid)
             assert client is not None
             assert client.name == 'alpha'
-            assert repr(client).startswith(f"Client(name='alpha', uuid=")
+            assert repr(client).startswith("Client(name='alpha', uuid=")
             assert 'user=NullUser()' in repr(client)
             await ws.close()
             await until(lambda: server.client_manager.get_clients() == [])
