@@ -178,10 +178,15 @@ class Endpoint:
     def _is_peer_request(
         self, endpoint: uuid_module.UUID | str | None
     ) -> bool:
-        """Whether a request naming `endpoint` goes to a peer."""
-        if self._mode is EndpointMode.SOLO or endpoint is None:
+        """Whether a request naming `endpoint` goes to a peer.
+
+        Raises:
+            InvalidKeyError: If `endpoint` is not a UUID.
+        """
+        if endpoint is None:
             return False
-        return validate_uuid(endpoint) != str(self.uuid)
+        peer = validate_uuid(endpoint)
+        return self._mode is EndpointMode.PEERING and peer != str(self.uuid)
 
     async def _request_from_peer(
         self,

@@ -1,56 +1,206 @@
-"""The Endpoint object itself (no HTTP)."""
+"""The Endpoint object: SOLO mode, and PEERING over a real relay."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 import pathlib
+import pickle
 import uuid
 
 import pytest
 
 from proxystore.endpoint.endpoint import Endpoint
+from proxystore.endpoint.endpoint import EndpointMode
 from proxystore.endpoint.exceptions import InvalidKeyError
-from proxystore.endpoint.exceptions import PeerUnavailableError
+from proxystore.endpoint.exceptions import ObjectSizeExceededError
+from proxystore.endpoint.exceptions import PeeringNotAvailableError
+from proxystore.endpoint.exceptions import PeerRequestError
+from proxystore.endpoint.messages import EndpointRequest
+from proxystore.endpoint.messages import encode_request
 from proxystore.endpoint.storage import DictStorage
 from proxystore.endpoint.storage import SQLiteStorage
+from proxystore.p2p.manager import PeerManager
+from tests.p2p.helpers import relay_client
+from tests.p2p.helpers import relay_server
+
+pytestmark = pytest.mark.timeout(60)
 
 
-def test_defaults() -> None:
-    endpoint = Endpoint()
-    uuid.UUID(endpoint.uuid)
-    assert endpoint.name == endpoint.uuid.split('-')[0]
+def test_constructor_rules() -> None:
+    with pytest.raises(ValueError, match='name and uuid'):
+        Endpoint()
+    with pytest.raises(ValueError, match='name and uuid'):
+        Endpoint('only-name')
+    endpoint = Endpoint('named', str(uuid.UUID(int=1)))
+    assert endpoint.uuid == uuid.UUID(int=1)
+    assert endpoint.name == 'named'
+    assert endpoint.mode is EndpointMode.SOLO
+    assert endpoint.peer_manager is None
     assert isinstance(endpoint.storage, DictStorage)
-    assert endpoint.uuid in repr(endpoint)
-    assert Endpoint('named', uuid.UUID(int=1)).uuid == str(uuid.UUID(int=1))
+    assert 'SOLO' in repr(endpoint)
 
 
-def test_operations_local_and_by_own_uuid(tmp_path: pathlib.Path) -> None:
+def test_solo_serves_every_endpoint_locally(tmp_path: pathlib.Path) -> None:
     async def main() -> None:
         storage = SQLiteStorage(tmp_path / 'db.sqlite')
-        async with Endpoint('e', storage=storage) as endpoint:
+        async with Endpoint('e', uuid.uuid4(), storage=storage) as endpoint:
+            other = uuid.uuid4()
             await endpoint.set('a', b'1')
-            await endpoint.set('b', b'2', endpoint=endpoint.uuid.upper())
-            assert await endpoint.get('a', endpoint=endpoint.uuid) == b'1'
+            await endpoint.set('b', b'2', endpoint=other)
             assert await endpoint.get('b') == b'2'
-            assert await endpoint.exists('a')
-            await endpoint.evict('a', endpoint=endpoint.uuid)
+            assert await endpoint.get('a', endpoint=str(other)) == b'1'
+            assert await endpoint.get('missing', endpoint=other) is None
+            assert await endpoint.exists('a', endpoint=endpoint.uuid)
+            await endpoint.evict('a', endpoint=other)
             assert not await endpoint.exists('a')
-            assert await endpoint.get('a') is None
+        await endpoint.close()  # idempotent
 
     asyncio.run(main())
 
 
 def test_bad_input_is_refused_and_data_kept() -> None:
     async def main() -> None:
-        endpoint = Endpoint()
+        endpoint = await Endpoint('e', uuid.uuid4())
         await endpoint.set('kept', b'yes')
         with pytest.raises(InvalidKeyError):
             await endpoint.set('../x', b'no')
         with pytest.raises(InvalidKeyError):
             await endpoint.get('kept', endpoint='not-a-uuid')
-        with pytest.raises(PeerUnavailableError, match='no relay server'):
-            await endpoint.get('kept', endpoint=str(uuid.uuid4()))
         assert await endpoint.get('kept') == b'yes'
         await endpoint.close()
+
+    asyncio.run(main())
+
+
+def test_peering_before_init_is_refused() -> None:
+    async def main() -> None:
+        manager = PeerManager(relay_client('ws://127.0.0.1:1', 'x'))
+        endpoint = Endpoint(peer_manager=manager)
+        assert endpoint.mode is EndpointMode.PEERING
+        with pytest.raises(PeeringNotAvailableError, match='async_init'):
+            _ = endpoint.peer_manager
+
+    asyncio.run(main())
+
+
+def test_peering_over_webrtc(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING)
+
+    async def main() -> None:
+        async with relay_server() as (address, _):
+            a = await Endpoint(
+                peer_manager=PeerManager(
+                    relay_client(address, 'a'),
+                    ice_servers=[],
+                ),
+                storage=DictStorage(max_object_size=1000),
+            )
+            b = await Endpoint(
+                peer_manager=PeerManager(
+                    relay_client(address, 'b'),
+                    ice_servers=[],
+                ),
+            )
+            assert (a.name, b.name) == ('a', 'b')
+            assert a.uuid == a.peer_manager.uuid  # type: ignore[union-attr]
+            await a.set('k', b'local')
+            assert await b.get('k', endpoint=a.uuid) == b'local'
+            assert await b.exists('k', endpoint=str(a.uuid))
+            assert not await b.exists('k')
+            await b.set('k2', b'remote', endpoint=a.uuid)
+            assert await a.get('k2') == b'remote'
+            await b.evict('k', endpoint=a.uuid)
+            assert not await a.exists('k')
+            assert await b.get('k', endpoint=a.uuid) is None
+            # The peer's error is re-raised as itself, and nothing stored.
+            with pytest.raises(ObjectSizeExceededError):
+                await b.set('big', b'x' * 2000, endpoint=a.uuid)
+            assert not await a.exists('big')
+            # A malformed key is refused by the peer too.
+            with pytest.raises(InvalidKeyError):
+                await b.get('../etc', endpoint=a.uuid)
+            path = [p.path for p in b.peer_manager.peers()]  # type: ignore[union-attr]
+            assert path == ['direct']
+            await a.close()
+            await b.close()
+
+    asyncio.run(main())
+
+
+def test_unknown_peer_and_refused_messages(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING)
+
+    async def main() -> None:
+        async with relay_server() as (address, _):
+            a = await Endpoint(
+                peer_manager=PeerManager(
+                    relay_client(address, 'a'),
+                    ice_servers=[],
+                ),
+            )
+            b = await Endpoint(
+                peer_manager=PeerManager(
+                    relay_client(address, 'b'),
+                    ice_servers=[],
+                ),
+            )
+            missing = uuid.uuid4()
+            with pytest.raises(
+                PeerRequestError,
+                match=f'Request to peer {missing} failed',
+            ):
+                await a.get('k', endpoint=missing)
+            await a.set('k', b'kept')
+            manager = b.peer_manager
+            assert manager is not None
+            # A pickle naming a class outside the allow-list: refused and
+            # logged; the endpoint keeps serving.
+            await manager.send(
+                a.uuid,
+                b'PK\n' + pickle.dumps(os.system),
+            )
+            # A response nobody asked for is dropped.
+            await manager.send(
+                a.uuid,
+                encode_request(
+                    EndpointRequest('response', 'get', 'unknown-id', 'k'),
+                ),
+            )
+            assert await b.get('k', endpoint=a.uuid) == b'kept'
+            await a.close()
+            await b.close()
+
+    asyncio.run(main())
+    assert 'Refused to unpickle' in caplog.text
+    assert '.system from a peer' in caplog.text
+    assert 'unknown request unknown-id' in caplog.text
+
+
+def test_close_fails_pending_requests() -> None:
+    async def main() -> None:
+        async with relay_server() as (address, _):
+            a = await Endpoint(
+                peer_manager=PeerManager(
+                    relay_client(address, 'a'),
+                    ice_servers=[],
+                ),
+            )
+            # A peer that never answers: a bare manager.
+            silent = await PeerManager(
+                relay_client(address, 'silent'),
+                ice_servers=[],
+            )
+            request = asyncio.ensure_future(a.get('k', endpoint=silent.uuid))
+            _, message = await silent.recv()
+            assert isinstance(message, bytes)
+            assert message.startswith(b'PK\n')
+            await a.close()
+            with pytest.raises(PeerRequestError, match='closed'):
+                await request
+            await silent.close()
 
     asyncio.run(main())
