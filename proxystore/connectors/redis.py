@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import logging
 import re
-import threading
 import uuid
 from collections.abc import Callable
 from collections.abc import Iterator
@@ -39,6 +39,8 @@ from proxystore.utils.buffers import byte_views
 from proxystore.utils.closing import CloseOnExit
 
 __all__ = ['RedisConnector', 'RedisConnectorError', 'RedisKey']
+
+logger = logging.getLogger(__name__)
 
 MIN_BULK_LIMIT = 1024 * 1024
 """Smallest `proto-max-bulk-len` a Redis server accepts (1 MiB).
@@ -93,27 +95,56 @@ class RedisKey(NamedTuple):
     redis_key: str
 
 
-_KEY_PATTERN = re.compile(
-    r'[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}',
-)
+_UUID = r'[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}'
+
+_UUID_GLOB = '????????-????-????-????-????????????*'
+"""`SCAN MATCH` pattern of every key an object may occupy (a superset)."""
+
+_NAMESPACE_PATTERN = re.compile(r'[A-Za-z0-9_.-]+')
 
 
-def _redis_name(key: RedisKey) -> str:
-    """The Redis key of `key`, if it is one `new_key()` could have made.
+class _Namespace:
+    """The Redis keys a connector's objects may occupy.
 
-    Object keys are UUIDs, so a key can never name (and `evict` never
-    delete) other data on the server.
-
-    Raises:
-        ValueError: If `key` is not a `RedisKey` holding a UUID.
+    Object keys are `<namespace>:<uuid>` (or a bare UUID without a
+    namespace), plus the `::chunks` and `::partial` keys of chunked
+    objects. Nothing else on the server is ever read, written or deleted.
     """
-    name = getattr(key, 'redis_key', None)
-    if not isinstance(name, str) or not _KEY_PATTERN.fullmatch(name):
-        raise ValueError(
-            f'Invalid RedisKey redis_key {name!r}: expected a lowercase '
-            'UUID as made by RedisConnector.new_key().',
+
+    def __init__(self, namespace: str | None) -> None:
+        if namespace is not None and not _NAMESPACE_PATTERN.fullmatch(
+            namespace,
+        ):
+            raise ValueError(
+                f'Invalid RedisConnector namespace {namespace!r}: use '
+                'letters, digits, "_", "." and "-" only.',
+            )
+        self.prefix = '' if namespace is None else f'{namespace}:'
+        escaped = re.escape(self.prefix)
+        self.key_pattern = re.compile(escaped + _UUID)
+        self.stored_pattern = re.compile(
+            (escaped + _UUID + r'(?:::chunks|::partial)?').encode(),
         )
-    return name
+        self.glob = self.prefix + _UUID_GLOB
+
+    def new_name(self) -> str:
+        return f'{self.prefix}{uuid.uuid4()}'
+
+    def name(self, key: RedisKey) -> str:
+        """The Redis key of `key`, if it is one `new_key()` could have made.
+
+        Raises:
+            ValueError: If `key` is not a `RedisKey` holding a UUID in
+                this namespace.
+        """
+        name = getattr(key, 'redis_key', None)
+        if not isinstance(name, str) or not self.key_pattern.fullmatch(name):
+            raise ValueError(
+                f'Invalid RedisKey redis_key {name!r}: expected '
+                f'{self.prefix!r} followed by a lowercase UUID, as made by '
+                'RedisConnector.new_key().',
+            )
+        return name
 
 
 class RedisConnectorError(redis.exceptions.RedisError):
@@ -259,27 +290,37 @@ class RedisConnector(CloseOnExit):
 
     Batch operations use one round trip. Objects larger than the server's
     bulk-string limit are stored in chunks and reassembled on `get`.
-    Object keys are UUIDs: every operation given a `RedisKey` holding
-    anything else raises `ValueError`, so no key reaches other data on the
-    server.
+
+    Object keys are UUIDs, prefixed with `namespace:` if a namespace is
+    given. That is the connector's *namespace*: every operation given a
+    `RedisKey` outside it raises `ValueError`, so no key reaches other
+    data on the server.
+
+    Note:
+        Clearing (`clear=True`, or `close(clear=True)`) removes every
+        object in the connector's namespace, whichever connector or
+        process stored it, and nothing else. Published ProxyStore runs
+        `FLUSHDB` instead, which also deletes other applications' keys in
+        the database; this connector never does. Give applications that
+        share a database their own `namespace` to clear them separately.
 
     Args:
         hostname: Hostname or IP address of the Redis server.
         port: Port of the Redis server.
-        clear: Remove every object *this connector* stored (and did not
-            evict) when it is closed. Other data on the server, including
-            objects stored by other connectors, is never touched. Only a
-            clearing connector remembers the keys it stored, so a
-            long-running producer with `clear=False` uses no memory per
-            object.
+        clear: Remove every object in the namespace when the connector is
+            closed (see the note above).
+        namespace: Prefix of this connector's object keys (letters,
+            digits, `_`, `.` and `-`). `None` (the default) stores objects
+            under bare UUID keys, as published ProxyStore does.
         kwargs: Extra keyword arguments for
-            [`redis.Redis`][redis.Redis], e.g. `password`, `username`,
-            `db`, `ssl`, `socket_timeout`. They are part of `config()`, so
-            keep them plain (strings, numbers, booleans) if the connector
-            is rebuilt in other processes.
+            [`redis.StrictRedis`][redis.StrictRedis], e.g. `password`,
+            `username`, `db`, `ssl`, `socket_timeout`. They are part of
+            `config()`, so keep them plain (strings, numbers, booleans) if
+            the connector is rebuilt in other processes.
 
     Raises:
-        ValueError: If `decode_responses=True` is given.
+        ValueError: If `decode_responses=True` is given, or the namespace
+            has other characters.
     """
 
     accepts_buffer_lists = True
@@ -290,6 +331,8 @@ class RedisConnector(CloseOnExit):
         hostname: str,
         port: int,
         clear: bool = False,
+        *,
+        namespace: str | None = None,
         **kwargs: Any,
     ) -> None:
         if kwargs.get('decode_responses'):
@@ -297,23 +340,30 @@ class RedisConnector(CloseOnExit):
                 'RedisConnector stores bytes; decode_responses=True would '
                 'turn them into str.',
             )
+        self._namespace = _Namespace(namespace)
         self.hostname = hostname
         self.port = port
         self.clear = clear
+        self.namespace = namespace
         self._kwargs = kwargs
-        self._created: set[str] = set()
-        self._lock = threading.Lock()
         self._chunk_size: int | None = None
 
         options = {**_CLIENT_DEFAULTS, **kwargs}
         options.setdefault('retry', _default_retry())
-        self._redis = redis.Redis(host=hostname, port=port, **options)
+        self._redis = redis.StrictRedis(host=hostname, port=port, **options)
         if _accepts_command_packer():
             pool_options = self._redis.connection_pool.connection_kwargs
             pool_options['command_packer'] = _ZeroCopyPacker()
+        logger.info('Initialized %r', self)
 
     def __repr__(self) -> str:
-        return f'{type(self).__name__}({self.hostname!r}, {self.port})'
+        namespace = (
+            '' if self.namespace is None else f', namespace={self.namespace}'
+        )
+        return (
+            f'{type(self).__name__}(hostname={self.hostname}, '
+            f'port={self.port}{namespace})'
+        )
 
     @contextlib.contextmanager
     def _errors(self, action: str) -> Iterator[None]:
@@ -340,26 +390,54 @@ class RedisConnector(CloseOnExit):
         """Close the connection to the server.
 
         Args:
-            clear: Remove the objects this connector stored. Overrides the
-                `clear` given at construction; `False` keeps the objects
-                of a clearing connector, while `True` on a connector made
-                with `clear=False` removes nothing (it kept no keys).
+            clear: Remove every object in this connector's namespace,
+                whoever stored it (never other keys). Overrides the
+                `clear` given at construction, in both directions.
+
+        Raises:
+            RedisConnectorError: If clearing fails (the connection is
+                closed all the same).
         """
-        if self.clear if clear is None else clear:
-            with self._lock:
-                created = list(self._created)
-            self._delete(created)
-        self._redis.close()
-        self._redis.connection_pool.disconnect()
+        try:
+            if self.clear if clear is None else clear:
+                self._clear_namespace()
+        finally:
+            self._redis.close()
+            self._redis.connection_pool.disconnect()
+            logger.info('Closed %r', self)
+
+    def _clear_namespace(self) -> None:
+        """Delete every key of the namespace (objects, chunks, partials)."""
+        deleted = 0
+        with self._errors('clear the namespace'):
+            batch: list[bytes] = []
+            for name in self._redis.scan_iter(
+                match=self._namespace.glob,
+                count=_DELETE_BATCH,
+            ):
+                if self._namespace.stored_pattern.fullmatch(name):
+                    batch.append(name)
+                if len(batch) >= _DELETE_BATCH:
+                    deleted += self._redis.delete(*batch)
+                    batch = []
+            if batch:
+                deleted += self._redis.delete(*batch)
+        logger.info(
+            'Cleared %d keys in the namespace of %r',
+            deleted,
+            self,
+        )
 
     def config(self) -> dict[str, Any]:
         """Get the configuration needed to rebuild this connector."""
-        return {
+        config: dict[str, Any] = {
             'hostname': self.hostname,
             'port': self.port,
             'clear': self.clear,
-            **self._kwargs,
         }
+        if self.namespace is not None:
+            config['namespace'] = self.namespace
+        return {**config, **self._kwargs}
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> RedisConnector:
@@ -368,13 +446,16 @@ class RedisConnector(CloseOnExit):
 
     def evict(self, key: RedisKey) -> None:
         """Evict the object associated with the key (no-op if missing)."""
-        self._delete([_redis_name(key)])
+        self._delete([self._namespace.name(key)])
+        logger.debug('EVICT %s', key)
 
     def exists(self, key: RedisKey) -> bool:
         """Check whether an object is associated with the key."""
-        name = _redis_name(key)
+        name = self._namespace.name(key)
         with self._errors(f'check {key}'):
-            return bool(self._redis.exists(name))
+            found = bool(self._redis.exists(name))
+        logger.debug('EXISTS %s: %s', key, found)
+        return found
 
     def get(self, key: RedisKey) -> bytes | None:
         """Get the serialized object associated with the key.
@@ -397,7 +478,9 @@ class RedisConnector(CloseOnExit):
         if not keys:
             return []
         names = [
-            name for key in keys for name in _object_keys(_redis_name(key))
+            name
+            for key in keys
+            for name in _object_keys(self._namespace.name(key))
         ]
         with self._errors(f'get {len(keys)} object(s)'):
             # A chunked object's list reads as None in MGET; its count
@@ -413,6 +496,9 @@ class RedisConnector(CloseOnExit):
         for (i, count), chunks in zip(chunked, chunk_lists, strict=True):
             # A list of another length was evicted or is being rewritten.
             results[i] = b''.join(chunks) if len(chunks) == count else None
+        if logger.isEnabledFor(logging.DEBUG):
+            for key, result in zip(keys, results, strict=True):
+                logger.debug('GET %s (found=%s)', key, result is not None)
         return results
 
     def _get_chunk_lists(
@@ -432,7 +518,7 @@ class RedisConnector(CloseOnExit):
         Args:
             obj: Ignored; any object can be set on any key.
         """
-        return RedisKey(redis_key=str(uuid.uuid4()))
+        return RedisKey(redis_key=self._namespace.new_name())
 
     def put(self, obj: Buffer | Sequence[Buffer]) -> RedisKey:
         """Put a serialized object on the server.
@@ -463,6 +549,9 @@ class RedisConnector(CloseOnExit):
         payloads = [_Payload.wrap(obj) for obj in objs]
         keys = [self.new_key() for _ in payloads]
         self._write(keys, payloads)
+        if logger.isEnabledFor(logging.DEBUG):
+            for key in keys:
+                logger.debug('PUT %s', key)
         return keys
 
     def set(self, key: RedisKey, obj: Buffer | Sequence[Buffer]) -> None:
@@ -472,14 +561,12 @@ class RedisConnector(CloseOnExit):
             TypeError: If `obj` is not bytes-like. Nothing is stored.
         """
         self._write([key], [_Payload.wrap(obj)])
+        logger.debug('SET %s', key)
 
     def _write(self, keys: list[RedisKey], payloads: list[_Payload]) -> None:
         if not keys:
             return
-        names = [_redis_name(key) for key in keys]
-        if self.clear:
-            with self._lock:
-                self._created.update(names)
+        names = [self._namespace.name(key) for key in keys]
         with self._errors(f'put {len(keys)} object(s)'):
             chunk_size = self._chunk_size_for(payloads)
             small: dict[str, _Payload] = {}
@@ -543,9 +630,6 @@ class RedisConnector(CloseOnExit):
                     *(part for name in batch for part in _all_keys(name)),
                 )
             pipeline.execute()
-        if self.clear:
-            with self._lock:
-                self._created.difference_update(names)
 
 
 def _count_key(name: str) -> str:

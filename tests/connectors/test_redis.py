@@ -301,9 +301,11 @@ def test_put_get_exists_evict_use_one_command(
 
 
 def child_get(config: dict[str, Any], key: RedisKey) -> bytes | None:
-    with RedisConnector.from_config(config) as connector:
-        result = connector.get(key)
-        return None if result is None else bytes(result)
+    connector = RedisConnector.from_config(config)
+    result = connector.get(key)
+    # Not clear=True: that would clear the parent's namespace too.
+    connector.close(clear=False)
+    return None if result is None else bytes(result)
 
 
 def child_put(config: dict[str, Any], data: bytes) -> RedisKey:
@@ -433,44 +435,60 @@ def test_chunk_size_falls_back_when_config_is_disabled() -> None:
 # --- clear ------------------------------------------------------------
 
 
-def test_clear_removes_only_this_connectors_objects(
+def _stored(client: redis.Redis) -> set[bytes]:
+    return set(client.keys('*'))
+
+
+def test_clear_removes_the_namespace_and_nothing_else(
     redis_server: RedisServer,
     redis_client: redis.Redis,
 ) -> None:
     foreign = {
         f'foreign-{uuid.uuid4()}': b'not ours',
-        f'foreign-{uuid.uuid4()}::tail': b'looks like ours',
+        f'{uuid.uuid4()}-suffix': b'uuid then more',
+        str(uuid.uuid4()).upper(): b'upper-case uuid',
+        f'{uuid.uuid4()}::tail': b'looks like ours',
+        f'other:{uuid.uuid4()}': b'another namespace',
     }
     redis_client.mset(foreign)
     redis_client.rpush(f'foreign-list-{uuid.uuid4()}', b'a', b'b')
-    before = set(redis_client.keys('*'))
+    before = _stored(redis_client)
 
-    with RedisConnector(redis_server.host, redis_server.port) as other:
-        kept = other.put(b'kept by another connector')
+    with RedisConnector(
+        redis_server.host,
+        redis_server.port,
+        namespace='kept-ns',
+    ) as namespaced:
+        kept = namespaced.put(b'kept in its own namespace')
+        # Another connector (another writer) in the same namespace.
+        other = RedisConnector(redis_server.host, redis_server.port)
+        also_gone = other.put(b'same namespace, other writer')
         connector = RedisConnector(
             redis_server.host,
             redis_server.port,
             clear=True,
         )
         ours = connector.put_batch([b'a', random_bytes(2 * MIB)])
-        connector.put(b'b')
-        evicted = connector.put(b'c')
-        connector.evict(evicted)
         deferred = connector.new_key()
         connector.set(deferred, b'd')
+        # A chunked object half written by a killed writer.
+        redis_client.rpush(f'{uuid.uuid4()}::partial', b'chunk')
         assert all(connector.exists(key) for key in [*ours, deferred])
         connector.close()
 
-        assert set(redis_client.keys('*')) == before | {
-            kept.redis_key.encode()
-        }
+        assert _stored(redis_client) == before | {kept.redis_key.encode()}
         assert redis_client.mget(list(foreign)) == list(foreign.values())
-        assert other.get(kept) == b'kept by another connector'
-        other.evict(kept)
+        assert other.get(also_gone) is None
+        assert namespaced.get(kept) == b'kept in its own namespace'
+        other.close()
+        namespaced.close(clear=True)
+    assert _stored(redis_client) == before
+    redis_client.delete(*before)
 
 
 def test_close_clear_argument_overrides_default(
     redis_server: RedisServer,
+    redis_client: redis.Redis,
 ) -> None:
     connector = RedisConnector(
         redis_server.host, redis_server.port, clear=True
@@ -479,30 +497,123 @@ def test_close_clear_argument_overrides_default(
     connector.close(clear=False)
     with RedisConnector(redis_server.host, redis_server.port) as reader:
         assert reader.get(key) == b'survives'
-        reader.close(clear=True)  # it created nothing: removes nothing
-    with RedisConnector(redis_server.host, redis_server.port) as reader:
-        assert reader.get(key) == b'survives'
-        reader.evict(key)
+    # close(clear=True) on a connector built with clear=False clears too,
+    # also objects that another connector stored.
+    reader = RedisConnector(redis_server.host, redis_server.port)
+    assert reader.get(key) == b'survives'
+    reader.close(clear=True)
+    assert redis_client.get(key.redis_key) is None
 
 
 def test_non_clearing_connector_keeps_no_keys(
     redis_server: RedisServer,
+    redis_client: redis.Redis,
 ) -> None:
-    # A long-running producer must not grow with every object it stores.
+    # A long-running producer must not grow with every object it stores,
+    # yet close(clear=True) still removes what it stored.
     connector = RedisConnector(redis_server.host, redis_server.port)
+    state = dict(vars(connector))
     keys = connector.put_batch([b'x'] * 100)
     connector.set(connector.new_key(), b'y')
-    assert connector._created == set()
-    # So even close(clear=True) has nothing to remove.
+    assert vars(connector).keys() == state.keys()
+    assert connector.get_batch(keys) == [b'x'] * 100
     connector.close(clear=True)
-    with RedisConnector(
+    assert not any(redis_client.exists(key.redis_key) for key in keys)
+
+
+def test_namespace_keys_and_config(
+    redis_server: RedisServer,
+    redis_client: redis.Redis,
+) -> None:
+    connector = RedisConnector(
         redis_server.host,
         redis_server.port,
-        clear=True,
-    ) as reader:
-        assert reader.get_batch(keys) == [b'x'] * 100
-        for key in keys:
-            reader.evict(key)
+        namespace='app.1',
+    )
+    key = connector.put(b'namespaced')
+    assert key.redis_key.startswith('app.1:')
+    assert redis_client.get(key.redis_key) == b'namespaced'
+    assert connector.config() == {
+        'hostname': redis_server.host,
+        'port': redis_server.port,
+        'clear': False,
+        'namespace': 'app.1',
+    }
+    assert repr(connector) == (
+        f'RedisConnector(hostname={redis_server.host}, '
+        f'port={redis_server.port}, namespace=app.1)'
+    )
+    copy = RedisConnector.from_config(connector.config())
+    assert copy.get(key) == b'namespaced'
+    # Keys of other namespaces (or none) are outside this connector's.
+    bare = RedisKey(str(uuid.uuid4()))
+    for outside in (bare, RedisKey(f'app.2:{uuid.uuid4()}')):
+        for operation in key_operations(connector, outside):
+            with pytest.raises(ValueError, match='Invalid RedisKey'):
+                operation()
+    with RedisConnector(redis_server.host, redis_server.port) as plain:
+        with pytest.raises(ValueError, match='Invalid RedisKey'):
+            plain.get(key)
+    copy.close(clear=False)
+    connector.close(clear=True)
+    assert redis_client.get(key.redis_key) is None
+
+
+@pytest.mark.parametrize('namespace', ['', 'a:b', 'a*', 'with space', 'x?'])
+def test_bad_namespace_rejected(namespace: str) -> None:
+    with pytest.raises(ValueError, match='namespace'):
+        RedisConnector('127.0.0.1', 6379, namespace=namespace)
+
+
+def test_repr() -> None:
+    connector = RedisConnector('localhost', 6379)
+    assert repr(connector) == 'RedisConnector(hostname=localhost, port=6379)'
+    connector.close()
+
+
+def test_client_is_built_with_strict_redis(
+    redis_server: RedisServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[dict[str, Any]] = []
+    real = redis.StrictRedis
+
+    class Recording(real):  # type: ignore[misc,valid-type]
+        def __init__(self, **kwargs: Any) -> None:
+            calls.append(kwargs)
+            super().__init__(**kwargs)
+
+    monkeypatch.setattr(redis, 'StrictRedis', Recording)
+    with RedisConnector(redis_server.host, redis_server.port) as connector:
+        key = connector.put(b'through StrictRedis')
+        assert connector.get(key) == b'through StrictRedis'
+        connector.evict(key)
+    assert len(calls) == 1
+    assert calls[0]['host'] == redis_server.host
+    assert calls[0]['port'] == redis_server.port
+
+
+def test_logging(
+    redis_server: RedisServer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import logging
+
+    caplog.set_level(logging.DEBUG, logger='proxystore.connectors.redis')
+    with RedisConnector(redis_server.host, redis_server.port) as connector:
+        key = connector.put(b'x')
+        connector.get(key)
+        connector.evict(key)
+    records = [
+        r for r in caplog.records if r.name == 'proxystore.connectors.redis'
+    ]
+    info = [r.getMessage() for r in records if r.levelno == logging.INFO]
+    assert info[0].startswith('Initialized RedisConnector(hostname=')
+    assert info[-1].startswith('Closed RedisConnector(hostname=')
+    assert not any(key.redis_key in m for m in info)
+    debug = [r.getMessage() for r in records if r.levelno == logging.DEBUG]
+    for op in ('PUT', 'GET', 'EVICT'):
+        assert any(m.startswith(op) and key.redis_key in m for m in debug)
 
 
 # --- client options ---------------------------------------------------
