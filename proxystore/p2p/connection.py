@@ -376,11 +376,26 @@ class PeerConnection(_BaseConnection):
             channel.on('open', self._channel_opened)
         await self._pc.setLocalDescription(await self._pc.createOffer())
         await self._send_description(peer_uuid, 'offer')
+        self._check_local_candidates()
 
     async def send_answer(self, peer_uuid: uuid_module.UUID) -> None:
         """Answer the offer already set as the remote description."""
         await self._pc.setLocalDescription(await self._pc.createAnswer())
         await self._send_description(peer_uuid, 'answer')
+        self._check_local_candidates()
+
+    def _check_local_candidates(self) -> None:
+        # aiortc gathers every candidate before setLocalDescription
+        # returns. With none (e.g. policy 'relay' and no TURN server) ICE
+        # cannot succeed, but aiortc would only time out: fail now.
+        description = self._pc.localDescription
+        if description is not None and 'a=candidate:' not in description.sdp:
+            self._fail_handshake(
+                PeerConnectionError(
+                    'No ICE candidates were gathered (no usable interface, '
+                    'or transport policy "relay" without a TURN server).',
+                ),
+            )
 
     async def _send_description(
         self,

@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import uuid as uuid_module
 from collections.abc import Generator
 from collections.abc import Iterable
@@ -57,6 +58,13 @@ Connection = PeerConnection | RelayedConnection
 """Either kind of peer connection."""
 
 _RELAY_RETRY_SECONDS = 1.0
+
+ICE_TRANSPORT_POLICY_ENV = 'PROXYSTORE_ICE_TRANSPORT_POLICY'
+"""Environment variable with the default ICE transport policy.
+
+`relay` forces the relayed path when no TURN server is configured: useful
+to test it, or where UDP is known to be blocked.
+"""
 
 
 class PeerInfo(NamedTuple):
@@ -94,7 +102,8 @@ class PeerManager:
         ice_servers: STUN/TURN servers for WebRTC (`None`: aiortc's
             default; `[]`: none, host candidates only).
         ice_transport_policy: `'relay'` permits only TURN candidates; with
-            no TURN server this makes ICE fail so data is relayed.
+            no TURN server this makes ICE fail so data is relayed. `None`
+            reads `PROXYSTORE_ICE_TRANSPORT_POLICY` (default `'all'`).
         ice_timeout: Seconds to wait for ICE before falling back to the
             relayed path (default: `timeout`).
         relay_fallback: Fall back to relaying data through the relay when
@@ -108,7 +117,7 @@ class PeerManager:
         timeout: int = 30,
         peer_channels: int = 1,
         ice_servers: list[Any] | None = None,
-        ice_transport_policy: Literal['all', 'relay'] = 'all',
+        ice_transport_policy: Literal['all', 'relay'] | None = None,
         ice_timeout: float | None = None,
         relay_fallback: bool = True,
     ) -> None:
@@ -116,7 +125,7 @@ class PeerManager:
         self._timeout = timeout
         self._peer_channels = peer_channels
         self._ice_servers = ice_servers
-        self._ice_transport_policy = ice_transport_policy
+        self._ice_transport_policy = _transport_policy(ice_transport_policy)
         self._ice_timeout = timeout if ice_timeout is None else ice_timeout
         self._relay_fallback = relay_fallback
         self._initialized = False
@@ -561,6 +570,28 @@ class PeerManager:
             if old is not None:
                 await old.close()
         await connection.handle_data_message(message)
+
+
+def _transport_policy(
+    policy: Literal['all', 'relay'] | None,
+) -> Literal['all', 'relay']:
+    """Return the ICE transport policy (`None`: from the environment).
+
+    Raises:
+        ValueError: If the policy is not `'all'` or `'relay'`.
+    """
+    if policy is None:
+        value = os.environ.get(ICE_TRANSPORT_POLICY_ENV, 'all') or 'all'
+    else:
+        value = policy
+    if value == 'all':
+        return 'all'
+    if value == 'relay':
+        return 'relay'
+    raise ValueError(
+        f'ICE transport policy must be "all" or "relay", not {value!r} '
+        f'(set in {ICE_TRANSPORT_POLICY_ENV} or passed to PeerManager).',
+    )
 
 
 def _relay_features(relay_client: Any) -> frozenset[str]:

@@ -11,6 +11,7 @@ import pytest
 from proxystore.p2p.connection import RelayedConnection
 from proxystore.p2p.connection import log_name
 from proxystore.p2p.exceptions import PeerConnectionError
+from proxystore.p2p.manager import ICE_TRANSPORT_POLICY_ENV
 from proxystore.p2p.manager import PeerManager
 from proxystore.p2p.relay.messages import PeerDataMessage
 from tests.p2p.helpers import peer_managers
@@ -69,7 +70,7 @@ def test_relayed_when_ice_fails(caplog: pytest.LogCaptureFixture) -> None:
             peer_managers(
                 address,
                 ice_transport_policy='relay',
-                ice_timeout=1,
+                ice_timeout=30,
             ) as (a, b),
         ):
             assert a.relay_supports_peer_data
@@ -95,7 +96,7 @@ def test_no_fallback_without_relay_support() -> None:
             peer_managers(
                 address,
                 ice_transport_policy='relay',
-                ice_timeout=1,
+                ice_timeout=30,
             ) as (a, b),
         ):
             assert not a.relay_supports_peer_data
@@ -156,7 +157,7 @@ def test_bad_relayed_data_is_dropped_and_logged(
             peer_managers(
                 address,
                 ice_transport_policy='relay',
-                ice_timeout=1,
+                ice_timeout=30,
             ) as (a, b),
         ):
             await a.send(b.uuid, b'first')
@@ -205,3 +206,18 @@ def test_log_name_and_relayed_connection_api() -> None:
             await connection.send(b'x')
 
     asyncio.run(main())
+
+
+def test_transport_policy_from_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    client = relay_client('ws://127.0.0.1:1', 'x')
+    monkeypatch.setenv(ICE_TRANSPORT_POLICY_ENV, 'relay')
+    assert PeerManager(client)._ice_transport_policy == 'relay'
+    assert (
+        PeerManager(client, ice_transport_policy='all')._ice_transport_policy
+        == 'all'
+    )
+    monkeypatch.setenv(ICE_TRANSPORT_POLICY_ENV, 'turn-only')
+    with pytest.raises(ValueError, match='"all" or "relay"'):
+        PeerManager(client)
