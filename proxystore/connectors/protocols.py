@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+from typing import NamedTuple
 from typing import Protocol
 from typing import TypeVar
 from typing import runtime_checkable
@@ -22,7 +23,20 @@ from typing import runtime_checkable
 from typing_extensions import Buffer
 from typing_extensions import Self
 
-KeyT = TypeVar('KeyT')
+from proxystore.utils.buffers import BytesLike
+
+__all__ = [
+    'BufferList',
+    'BytesLike',
+    'Connector',
+    'ConnectorBytes',
+    'DeferrableConnector',
+    'KeyT',
+    'accepts_buffer_lists',
+]
+
+KeyT = TypeVar('KeyT', bound=NamedTuple)
+"""Type of a connector's keys (a `NamedTuple`)."""
 
 ConnectorBytes = bytes | bytearray | memoryview
 """What a connector's `get` may return."""
