@@ -19,6 +19,7 @@ Example:
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterable
 from collections.abc import Sequence
@@ -30,13 +31,13 @@ from typing_extensions import Buffer
 from proxystore.connectors.protocols import BufferList
 from proxystore.connectors.protocols import ConnectorBytes
 from proxystore.endpoint import client
-from proxystore.endpoint.config import default_proxystore_dir
 from proxystore.endpoint.config import get_configs
-from proxystore.endpoint.exceptions import EndpointError
-from proxystore.endpoint.exceptions import InvalidKeyError
-from proxystore.endpoint.keys import validate_uuid
+from proxystore.endpoint.exceptions import EndpointRequestError
 from proxystore.endpoint.session import EndpointSession
 from proxystore.utils.closing import CloseOnExit
+from proxystore.utils.environment import home_dir
+
+logger = logging.getLogger(__name__)
 
 _PROBE_TIMEOUT = 2.0
 """Seconds to wait for a candidate endpoint to answer while searching."""
@@ -65,13 +66,26 @@ class EndpointConnector(CloseOnExit):
     `proxystore.connectors.protocols.accepts_buffer_lists`); the parts are
     streamed to the endpoint back to back without being joined.
 
+    The connector reads the endpoint configs in `proxystore_dir` (default:
+    `home_dir()`), and uses the first listed endpoint that has been started
+    (its config has a host) and answers `GET /endpoint` with its UUID.
+    Unreachable endpoints are skipped. The token and TLS certificate of the
+    endpoint's config are used for every request.
+
     Args:
-        endpoints: UUIDs of the endpoints this connector may use; the first
-            one configured and running on this host is chosen.
+        endpoints: UUIDs of the endpoints this connector may use.
         proxystore_dir: Folder holding endpoint configs (default: the
             ProxyStore home directory of the process).
 
+    Attributes:
+        endpoints: The UUIDs given.
+        endpoint_uuid: UUID of the endpoint in use.
+        endpoint_host: Its host.
+        endpoint_port: Its port.
+        address: Its base URL.
+
     Raises:
+        ValueError: If `endpoints` is empty or holds an invalid UUID.
         EndpointConnectorError: If no listed endpoint is reachable here.
     """
 
@@ -85,48 +99,64 @@ class EndpointConnector(CloseOnExit):
         if isinstance(endpoints, (str, uuid.UUID)):
             endpoints = [endpoints]
         if len(endpoints) == 0:
-            raise ValueError('EndpointConnector needs at least one endpoint.')
-        try:
-            self.endpoints = [validate_uuid(e) for e in endpoints]
-        except InvalidKeyError as e:
-            raise ValueError(str(e)) from None
+            raise ValueError('At least one endpoint must be specified.')
+        self.endpoints: list[uuid.UUID] = [
+            e if isinstance(e, uuid.UUID) else uuid.UUID(e, version=4)
+            for e in endpoints
+        ]
         self.proxystore_dir = proxystore_dir
-        self.endpoint_uuid, self._session = self._find_local_endpoint()
+        self._session = self._find_local_endpoint()
         self.address = self._session.address
 
     def __repr__(self) -> str:
         return (
-            f'{type(self).__name__}(endpoint={self.endpoint_uuid!r}, '
-            f'address={self.address!r})'
+            f'{type(self).__name__}(connected to {self.endpoint_uuid} '
+            f'@ {self.address})'
         )
 
-    def _find_local_endpoint(self) -> tuple[str, EndpointSession]:
-        wanted = set(self.endpoints)
+    def _find_local_endpoint(self) -> EndpointSession:
+        wanted = {str(e) for e in self.endpoints}
         tried = []
-        for config in get_configs(self.proxystore_dir):
+        folder = self.proxystore_dir or home_dir()
+        for config in get_configs(folder):
             if config.uuid not in wanted:
+                continue
+            if config.host is None:
+                logger.warning(
+                    f'Found valid configuration for endpoint "{config.name}" '
+                    f'({config.uuid}), but the endpoint has not been '
+                    'started.',
+                )
                 continue
             address = config.local_url()
             session = EndpointSession(
                 address,
                 token=config.token,
                 timeout=_PROBE_TIMEOUT,
+                ssl_context=config.client_ssl_context(),
             )
             try:
                 found = client.identity(address, session)['uuid']
-            except EndpointError as e:
-                session.close()
+            except EndpointRequestError as e:
                 tried.append(f'{config.name} at {address}: {e}')
                 continue
-            session.close()
+            finally:
+                session.close()
             if found == config.uuid:
-                return found, EndpointSession(address, token=config.token)
+                self.endpoint_uuid = uuid.UUID(found)
+                self.endpoint_host: str | None = config.host
+                self.endpoint_port = config.port
+                return EndpointSession(
+                    address,
+                    token=config.token,
+                    ssl_context=config.client_ssl_context(),
+                )
             tried.append(f'{config.name} at {address} has UUID {found}')
-        folder = self.proxystore_dir or default_proxystore_dir()
         details = ''.join(f'\n  - {attempt}' for attempt in tried)
         raise EndpointConnectorError(
-            f'None of the endpoints {self.endpoints} is running on this '
-            f'host (configs read from {folder}).{details}',
+            'Failed to find an endpoint configuration matching one of the '
+            f'provided endpoint UUIDs ({", ".join(sorted(wanted))}) that is '
+            f'running on this host (configs read from {folder}).{details}',
         )
 
     def close(self) -> None:
@@ -136,7 +166,7 @@ class EndpointConnector(CloseOnExit):
     def config(self) -> dict[str, Any]:
         """Get the configuration needed to rebuild this connector."""
         return {
-            'endpoints': list(self.endpoints),
+            'endpoints': [str(e) for e in self.endpoints],
             'proxystore_dir': self.proxystore_dir,
         }
 
@@ -145,21 +175,28 @@ class EndpointConnector(CloseOnExit):
         """Create a new connector from a `config()` dictionary."""
         return cls(**config)
 
-    def _call(self, function: Any, *args: Any) -> Any:
+    def _call(self, operation: str, function: Any, *args: Any) -> Any:
         try:
             return function(self.address, *args, session=self._session)
-        except EndpointError as e:
+        except EndpointRequestError as e:
+            if e.status is None:
+                raise EndpointConnectorError(
+                    f'{operation} failed: endpoint {self.endpoint_uuid} at '
+                    f'{self.address}: {e}',
+                ) from e
             raise EndpointConnectorError(
-                f'Endpoint {self.endpoint_uuid} at {self.address}: {e}',
+                f'{operation} failed with error code {e.status}. {e}',
             ) from e
 
     def evict(self, key: EndpointKey) -> None:
         """Evict the object for `key` (no-op if missing)."""
-        self._call(client.evict, key.object_id, key.endpoint_id)
+        self._call('Evict', client.evict, key.object_id, key.endpoint_id)
 
     def exists(self, key: EndpointKey) -> bool:
         """Check if an object exists for `key`."""
-        found: bool = self._call(client.exists, key.object_id, key.endpoint_id)
+        found: bool = self._call(
+            'Exists', client.exists, key.object_id, key.endpoint_id
+        )
         return found
 
     def get(self, key: EndpointKey) -> ConnectorBytes | None:
@@ -168,6 +205,7 @@ class EndpointConnector(CloseOnExit):
         Large objects come back as a writable buffer the caller owns.
         """
         blob: ConnectorBytes | None = self._call(
+            'Get',
             client.get,
             key.object_id,
             key.endpoint_id,
@@ -183,7 +221,7 @@ class EndpointConnector(CloseOnExit):
 
     def new_key(self, obj: Buffer | None = None) -> EndpointKey:
         """Create a key on the local endpoint (`obj` is ignored)."""
-        return EndpointKey(str(uuid.uuid4()), self.endpoint_uuid)
+        return EndpointKey(str(uuid.uuid4()), str(self.endpoint_uuid))
 
     def put(self, obj: Buffer | BufferList) -> EndpointKey:
         """Store a serialized object on the local endpoint."""
@@ -200,4 +238,4 @@ class EndpointConnector(CloseOnExit):
 
     def set(self, key: EndpointKey, obj: Buffer | BufferList) -> None:
         """Store `obj` under `key` (on the endpoint the key names)."""
-        self._call(client.put, key.object_id, obj, key.endpoint_id)
+        self._call('Put', client.put, key.object_id, obj, key.endpoint_id)

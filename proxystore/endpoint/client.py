@@ -2,10 +2,16 @@
 
 Every function takes the endpoint's base URL (`address`, e.g.
 `http://127.0.0.1:8765`), the object `key`, the UUID of the endpoint that
-owns the object (`endpoint`; `None` = the endpoint at `address`), an
-optional keep-alive `EndpointSession` to `address` (a one-off connection is
-used without one), and an optional bearer `token` (used only without a
-session; a session carries its own).
+owns the object (`endpoint`; `None` = the endpoint at `address`), and an
+optional `session`: our keep-alive `EndpointSession` (fastest), or a
+`requests.Session` as with upstream's client. Without a session a one-off
+connection is used. `token` is the bearer token, sent when the session
+does not carry its own.
+
+Errors: an error answer raises a subclass of `EndpointRequestError`, which
+is also a `requests.exceptions.RequestException` whose
+`.response.status_code` is the HTTP status; an unreachable endpoint raises
+`EndpointConnectionError`, also a `requests.exceptions.ConnectionError`.
 
 Example:
     ```python
@@ -22,47 +28,76 @@ from __future__ import annotations
 
 import json
 import urllib.parse
+import uuid
+from collections.abc import Generator
+from typing import Any
+from typing import cast
 
+import requests
+from requests.exceptions import RequestException
+
+from proxystore.endpoint.constants import MAX_CHUNK_LENGTH
 from proxystore.endpoint.exceptions import EndpointAuthenticationError
+from proxystore.endpoint.exceptions import EndpointBadRequestError
+from proxystore.endpoint.exceptions import EndpointObjectSizeError
+from proxystore.endpoint.exceptions import EndpointPeerError
 from proxystore.endpoint.exceptions import EndpointRequestError
-from proxystore.endpoint.exceptions import MalformedRequestError
-from proxystore.endpoint.exceptions import ObjectSizeExceededError
-from proxystore.endpoint.exceptions import PeerUnavailableError
 from proxystore.endpoint.session import Body
 from proxystore.endpoint.session import BodyParts
 from proxystore.endpoint.session import EndpointSession
 
-_STATUS_ERRORS: dict[int, type[Exception]] = {
-    400: MalformedRequestError,
+__all__ = [
+    'MAX_CHUNK_LENGTH',
+    'RequestException',
+    'check_status',
+    'evict',
+    'exists',
+    'get',
+    'identity',
+    'is_healthy',
+    'put',
+]
+
+Session = EndpointSession | requests.Session
+"""Sessions the client functions accept."""
+
+_STATUS_ERRORS: dict[int, type[EndpointRequestError]] = {
+    400: EndpointBadRequestError,
     401: EndpointAuthenticationError,
-    413: ObjectSizeExceededError,
-    502: PeerUnavailableError,
+    413: EndpointObjectSizeError,
+    502: EndpointPeerError,
 }
+_NO_PROXIES = {'http': '', 'https': ''}
 
 
-def check_status(status: int, body: Body) -> None:
-    """Raise the error matching a failed response's status.
+def check_status(status: int, body: Body, response: Any = None) -> None:
+    """Raise the error matching a failed (non-2xx) response's status.
+
+    The message is `Endpoint returned HTTP error code <status>. <body>`.
 
     Raises:
-        MalformedRequestError: 400.
+        EndpointBadRequestError: 400.
         EndpointAuthenticationError: 401.
-        ObjectSizeExceededError: 413.
-        PeerUnavailableError: 502.
-        EndpointRequestError: Any other non-200 status.
+        EndpointObjectSizeError: 413.
+        EndpointPeerError: 502.
+        EndpointRequestError: Any other non-2xx status.
     """
-    if status == 200:
+    if 200 <= status < 300:
         return
     text = bytes(body).decode(errors='replace')
-    error = _STATUS_ERRORS.get(status)
-    if error is not None:
-        raise error(text)
-    raise EndpointRequestError(
-        f'Endpoint answered {status}: {text}',
-        status=status,
+    error = _STATUS_ERRORS.get(status, EndpointRequestError)
+    raise error(
+        f'Endpoint returned HTTP error code {status}. {text}',
+        status,
+        response=response,
     )
 
 
-def _path(route: str, key: str, endpoint: str | None) -> str:
+def _endpoint_str(endpoint: uuid.UUID | str | None) -> str | None:
+    return None if endpoint is None else str(endpoint)
+
+
+def _path(route: str, key: str, endpoint: uuid.UUID | str | None) -> str:
     path = f'/{route}?key={urllib.parse.quote(key, safe="")}'
     if endpoint is not None:
         path += f'&endpoint={urllib.parse.quote(str(endpoint), safe="")}'
@@ -83,15 +118,60 @@ def _send(
         return one_off.request(method, path, body)
 
 
+def _requests_call(
+    session: requests.Session,
+    method: str,
+    address: str,
+    route: str,
+    key: str,
+    endpoint: uuid.UUID | str | None,
+    token: str | None,
+    **kwargs: Any,
+) -> requests.Response:
+    headers = kwargs.pop('headers', {})
+    if token is not None:
+        headers['Authorization'] = f'Bearer {token}'
+    send = session.get if method == 'GET' else session.post
+    return send(
+        f'{address.rstrip("/")}/{route}',
+        params={'key': key, 'endpoint': _endpoint_str(endpoint)},
+        proxies=_NO_PROXIES,
+        headers=headers,
+        **kwargs,
+    )
+
+
+def _check_requests(response: requests.Response) -> None:
+    check_status(response.status_code, response.content, response)
+
+
+def _chunks(data: Body | BodyParts) -> Generator[bytes, None, None]:
+    """Yield `data` in pieces of at most `MAX_CHUNK_LENGTH` bytes."""
+    try:
+        parts = [memoryview(data).cast('B')]  # type: ignore[arg-type]
+    except TypeError:
+        parts = [memoryview(part).cast('B') for part in cast(BodyParts, data)]
+    for part in parts:
+        for start in range(0, part.nbytes, MAX_CHUNK_LENGTH):
+            yield bytes(part[start : start + MAX_CHUNK_LENGTH])
+
+
 def evict(
     address: str,
     key: str,
-    endpoint: str | None = None,
-    session: EndpointSession | None = None,
+    endpoint: uuid.UUID | str | None = None,
+    session: Session | None = None,
     *,
     token: str | None = None,
 ) -> None:
     """Evict the object for `key` (no-op if missing)."""
+    if isinstance(session, requests.Session):
+        _check_requests(
+            _requests_call(
+                session, 'POST', address, 'evict', key, endpoint, token
+            ),
+        )
+        return
     path = _path('evict', key, endpoint)
     check_status(*_send(address, session, token, 'POST', path))
 
@@ -99,24 +179,31 @@ def evict(
 def exists(
     address: str,
     key: str,
-    endpoint: str | None = None,
-    session: EndpointSession | None = None,
+    endpoint: uuid.UUID | str | None = None,
+    session: Session | None = None,
     *,
     token: str | None = None,
 ) -> bool:
     """Check if an object exists for `key`."""
+    if isinstance(session, requests.Session):
+        response = _requests_call(
+            session, 'GET', address, 'exists', key, endpoint, token
+        )
+        _check_requests(response)
+        found: bool = response.json()['exists']
+        return found
     path = _path('exists', key, endpoint)
     status, body = _send(address, session, token, 'GET', path)
     check_status(status, body)
-    found: bool = json.loads(bytes(body))['exists']
+    found = json.loads(bytes(body))['exists']
     return found
 
 
 def get(
     address: str,
     key: str,
-    endpoint: str | None = None,
-    session: EndpointSession | None = None,
+    endpoint: uuid.UUID | str | None = None,
+    session: Session | None = None,
     *,
     token: str | None = None,
 ) -> Body | None:
@@ -125,6 +212,18 @@ def get(
     Objects over 64 KiB are returned as a writable buffer owned by the
     caller (`bytearray`, or a `memoryview` from 1 MiB).
     """
+    if isinstance(session, requests.Session):
+        response = _requests_call(
+            session, 'GET', address, 'get', key, endpoint, token, stream=True
+        )
+        if response.status_code == 404:
+            response.close()
+            return None
+        _check_requests(response)
+        data = bytearray()
+        for chunk in response.iter_content(chunk_size=None):
+            data += chunk
+        return bytes(data)
     path = _path('get', key, endpoint)
     status, body = _send(address, session, token, 'GET', path)
     if status == 404:
@@ -137,19 +236,36 @@ def put(
     address: str,
     key: str,
     data: Body | BodyParts,
-    endpoint: str | None = None,
-    session: EndpointSession | None = None,
+    endpoint: uuid.UUID | str | None = None,
+    session: Session | None = None,
     *,
     token: str | None = None,
 ) -> None:
     """Store `data` under `key`.
 
     `data` is any contiguous bytes-like object, or a sequence of them that
-    together form the object (sent back to back, never joined).
+    together form the object (sent back to back, never joined). With a
+    `requests.Session` the body is sent chunked, in pieces of
+    `MAX_CHUNK_LENGTH`, as upstream's client does.
 
     Raises:
-        ObjectSizeExceededError: If `data` is over the endpoint's limit.
+        EndpointObjectSizeError: If `data` is over the endpoint's limit.
     """
+    if isinstance(session, requests.Session):
+        _check_requests(
+            _requests_call(
+                session,
+                'POST',
+                address,
+                'set',
+                key,
+                endpoint,
+                token,
+                data=_chunks(data),
+                headers={'Content-Type': 'application/octet-stream'},
+            ),
+        )
+        return
     path = _path('set', key, endpoint)
     check_status(*_send(address, session, token, 'POST', path, data))
 
@@ -167,11 +283,19 @@ def identity(
     return result
 
 
-def is_healthy(address: str, *, timeout: float = 1.0) -> bool:
+def is_healthy(
+    address: str,
+    *,
+    timeout: float = 1.0,
+    session: EndpointSession | None = None,
+) -> bool:
     """Return whether an endpoint answers its health check at `address`."""
     try:
-        with EndpointSession(address, timeout=timeout) as session:
+        if session is not None:
             status, _ = session.request('GET', '/')
+        else:
+            with EndpointSession(address, timeout=timeout) as one_off:
+                status, _ = one_off.request('GET', '/')
     except EndpointRequestError:
         return False
     return status == 200

@@ -12,10 +12,20 @@ connection, and requests pipelined behind them wait their turn.
 
 Bodies are gathered as they arrive: up to `CONTIGUOUS_LIMIT` into one
 `bytes`, larger ones of known length copied into one huge-page buffer,
-bodies of unknown length (chunked uploads) kept as a `ChunkedBlob`. A
-request refused before its body arrives (bad token, bad key, oversize) has
-its body read and dropped, so the client can read the answer and the
-connection stays usable.
+bodies of unknown length (chunked uploads) kept as a `ChunkedBlob` whose
+small pieces are merged into `COALESCE_SIZE` chunks (so a body of tiny
+chunks costs about its size, not a Python object per chunk).
+
+A request with a body that is refused once its headers are in (bad token,
+bad key, oversize, unknown `Expect`) is answered at once, before its body,
+with `Connection: close`; a client that sent `Expect: 100-continue` then
+need not send the body at all. The rest of the body is read and dropped
+so the client can read the answer, then the connection closes.
+
+Slow or idle clients cannot hold connections: a request head must arrive
+within `header_timeout` of the connection opening or the previous answer
+(so idle keep-alive connections close too), and its body within
+`body_timeout` of the head.
 """
 
 from __future__ import annotations
@@ -47,6 +57,16 @@ MAX_HEAD_SIZE = 64 * 1024
 LINGER_SECONDS = 2.0
 """How long a connection refused for malformed HTTP keeps draining."""
 
+COALESCE_SIZE = 256 * 1024
+"""Pieces of a chunked body smaller than this are merged into chunks of
+about this size."""
+
+HEADER_TIMEOUT = 60.0
+"""Default seconds a connection may wait for a complete request head."""
+
+BODY_TIMEOUT = 300.0
+"""Default seconds a request body may take to arrive."""
+
 _REASONS = {
     100: 'Continue',
     200: 'OK',
@@ -54,7 +74,9 @@ _REASONS = {
     401: 'Unauthorized',
     404: 'Not Found',
     405: 'Method Not Allowed',
+    408: 'Request Timeout',
     413: 'Payload Too Large',
+    417: 'Expectation Failed',
     500: 'Internal Server Error',
     502: 'Bad Gateway',
 }
@@ -97,12 +119,18 @@ class Response:
         body: Response body.
         content_type: Value of the `Content-Type` header.
         headers: Extra header lines (`b'Name: value'`).
+        chunked: Send a body larger than `CONTIGUOUS_LIMIT` with chunked
+            transfer encoding, in pieces of `chunk_size` bytes, announcing
+            its size in an `X-Blob-Size` header.
+        chunk_size: Size of the pieces of a chunked body.
     """
 
     status: int
     body: Blob = b''
     content_type: str = 'text/plain; charset=utf-8'
     headers: tuple[bytes, ...] = ()
+    chunked: bool = False
+    chunk_size: int = CONTIGUOUS_LIMIT
 
 
 class Handlers(Protocol):
@@ -143,12 +171,23 @@ def parse_query(query: str) -> dict[str, str]:
     return params
 
 
-def response_head(response: Response, size: int, keep_alive: bool) -> bytes:
+def response_head(
+    response: Response,
+    size: int,
+    keep_alive: bool,
+    *,
+    chunked: bool = False,
+) -> bytes:
     """Return the status line and headers for `response`."""
     status = response.status
+    framing = (
+        [b'Transfer-Encoding: chunked', b'X-Blob-Size: %d' % size]
+        if chunked
+        else [b'Content-Length: %d' % size]
+    )
     lines = [
         f'HTTP/1.1 {status} {_REASONS.get(status, "Unknown")}'.encode(),
-        b'Content-Length: %d' % size,
+        *framing,
         b'Content-Type: ' + response.content_type.encode(),
         *response.headers,
     ]
@@ -157,12 +196,11 @@ def response_head(response: Response, size: int, keep_alive: bool) -> bytes:
     return b'\r\n'.join(lines) + b'\r\n\r\n'
 
 
-def _pieces(blob: Blob) -> list[Any]:
+def _pieces(blob: Blob, step: int = CONTIGUOUS_LIMIT) -> list[Any]:
     """Split a large blob into the pieces written one after another."""
     if isinstance(blob, ChunkedBlob):
         return list(blob.chunks)
     view = memoryview(blob).cast('B')
-    step = CONTIGUOUS_LIMIT
     return [view[i : i + step] for i in range(0, view.nbytes, step)]
 
 
@@ -213,15 +251,26 @@ class HTTPProtocol(asyncio.Protocol):
         handlers: The application answering requests.
         connections: Set of open connections (this one adds itself while
             open, so the server can close them all on shutdown).
+        header_timeout: Seconds to wait for a complete request head, from
+            the connection opening or the previous answer.
+        body_timeout: Seconds a request body may take to arrive.
     """
 
     def __init__(
         self,
         handlers: Handlers,
         connections: set[HTTPProtocol],
+        *,
+        header_timeout: float = HEADER_TIMEOUT,
+        body_timeout: float = BODY_TIMEOUT,
     ) -> None:
         self._handlers = handlers
         self._connections = connections
+        self._header_timeout = header_timeout
+        self._body_timeout = body_timeout
+        self._timer: asyncio.TimerHandle | None = None
+        self._deadline: float | None = None
+        self._close_after = False
         self._parser = httptools.HttpRequestParser(self)
         self._transport: asyncio.Transport | None = None
         self._queue: collections.deque[
@@ -241,13 +290,62 @@ class HTTPProtocol(asyncio.Protocol):
         self._length: int | None = None
         self._chunked = False
         self._expect_continue = False
+        self._expect_other = False
         self._request: Request | None = None
         self._refusal: Response | None = None
         self._limit: int | None = None
         self._discard = False
         self._chunks: list[bytes] = []
+        self._pending = bytearray()
         self._buffer: bytearray | memoryview | None = None
         self._received = 0
+
+    # timeouts
+
+    def _arm(self, seconds: float) -> None:
+        """Set the connection's deadline to `seconds` from now.
+
+        One timer per connection checks the deadline when it fires and is
+        moved only when a deadline comes earlier than it: most requests
+        just move the deadline.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        self._deadline = deadline
+        timer = self._timer
+        if timer is not None:
+            if timer.when() <= deadline:
+                return
+            timer.cancel()
+        self._timer = loop.call_at(deadline, self._check_deadline)
+
+    def _disarm(self) -> None:
+        self._deadline = None
+
+    def _check_deadline(self) -> None:
+        self._timer = None
+        deadline = self._deadline
+        if deadline is None or self._transport is None:
+            return
+        loop = asyncio.get_running_loop()
+        if loop.time() < deadline:
+            self._timer = loop.call_at(deadline, self._check_deadline)
+            return
+        self._deadline = None
+        self._timed_out()
+
+    def _idle(self) -> None:
+        """Wait for the next request head, within `header_timeout`."""
+        if self._close_after:
+            self.close()
+        elif self._transport is not None:
+            self._arm(self._header_timeout)
+
+    def _timed_out(self) -> None:
+        if self._in_head or self._request is not None:
+            self._fail(408, 'Request not received in time.')
+        else:
+            self.close()
 
     # asyncio callbacks
 
@@ -255,9 +353,14 @@ class HTTPProtocol(asyncio.Protocol):
         """Register the connection."""
         self._transport = cast(asyncio.Transport, transport)
         self._connections.add(self)
+        self._arm(self._header_timeout)
 
     def connection_lost(self, exc: Exception | None) -> None:
         """Forget the connection and stop answering its requests."""
+        self._disarm()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         self._connections.discard(self)
         self._transport = None
         self._queue.clear()
@@ -307,7 +410,8 @@ class HTTPProtocol(asyncio.Protocol):
         if transport is None or self._failed:
             return
         self._failed = True
-        if self._worker is None:
+        self._disarm()
+        if self._worker is None and not self._close_after:
             response = Response(status, message.encode())
             transport.write(
                 response_head(response, len(response.body), False)
@@ -340,6 +444,7 @@ class HTTPProtocol(asyncio.Protocol):
             self._chunked = b'chunked' in value.lower()
         elif name == b'expect':
             self._expect_continue = value.lower() == b'100-continue'
+            self._expect_other = not self._expect_continue
 
     def on_headers_complete(self) -> None:
         """Decide whether to accept the body before it arrives."""
@@ -355,8 +460,20 @@ class HTTPProtocol(asyncio.Protocol):
             content_length=None if self._chunked else (self._length or 0),
         )
         self._request = request
-        self._refusal, self._limit = self._handlers.check(request)
+        self._disarm()
+        has_body = self._chunked or bool(self._length)
+        if self._expect_other:
+            self._refusal, self._limit = (
+                Response(417, b'Only "Expect: 100-continue" is supported.'),
+                0,
+            )
+        else:
+            self._refusal, self._limit = self._handlers.check(request)
         self._discard = self._refusal is not None or self._limit == 0
+        if has_body:
+            self._arm(self._body_timeout)
+        if self._refusal is not None and has_body:
+            self._refuse_early(self._refusal)
         if self._discard:
             return
         length = request.content_length or 0
@@ -364,6 +481,27 @@ class HTTPProtocol(asyncio.Protocol):
             self._buffer = allocate(length)
         if self._expect_continue and self._transport is not None:
             self._transport.write(b'HTTP/1.1 100 Continue\r\n\r\n')
+
+    def _refuse_early(self, refusal: Response) -> None:
+        """Answer a refused request before its body, then close.
+
+        Only when no earlier answer is pending (answers go out in order);
+        otherwise the refusal is sent after the body, as usual.
+        """
+        transport = self._transport
+        if transport is None or self._worker is not None or self._queue:
+            return
+        self._close_after = True
+        body = bytes(refusal.body)
+        transport.write(response_head(refusal, len(body), False) + body)
+        if self._expect_continue:
+            # The client waits for "100 Continue" and may never send the
+            # body: stop reading soon.
+            if transport.can_write_eof():
+                transport.write_eof()
+            self._failed = True
+            self._disarm()
+            asyncio.get_running_loop().call_later(LINGER_SECONDS, self.close)
 
     def on_body(self, body: bytes) -> None:
         """Gather (or drop) a piece of the body."""
@@ -376,23 +514,46 @@ class HTTPProtocol(asyncio.Protocol):
             return
         if self._limit is not None and self._received > self._limit:
             # A chunked body grew past the limit: drop what we have.
-            self._refusal = self._handlers.too_large(
+            refusal = self._handlers.too_large(
                 self._received,
                 self._limit,
             )
+            self._refusal = refusal
             self._discard = True
             self._chunks.clear()
+            self._pending = bytearray()
+            self._refuse_early(refusal)
             return
-        self._chunks.append(body)
+        if len(body) >= COALESCE_SIZE:
+            self._flush_pending()
+            self._chunks.append(body)
+            return
+        # Many small pieces: merge them, so each costs its bytes only.
+        self._pending += body
+        if len(self._pending) >= COALESCE_SIZE:
+            self._flush_pending()
+
+    def _flush_pending(self) -> None:
+        if self._pending:
+            self._chunks.append(bytes(self._pending))
+            self._pending = bytearray()
 
     def on_message_complete(self) -> None:
         """Queue the complete request for an answer."""
         request = self._request
         assert request is not None
+        self._disarm()
         keep_alive = self._parser.should_keep_alive()
+        if self._close_after:
+            # Answered before its body; the body is now drained.
+            self._request = None
+            if self._worker is None:
+                self.close()
+            return
         if self._refusal is not None:
             self._answer(request, keep_alive, self._refusal)
             return
+        self._flush_pending()
         if self._buffer is not None:
             request.body = self._buffer
         elif len(self._chunks) == 1:
@@ -425,6 +586,8 @@ class HTTPProtocol(asyncio.Protocol):
             result,
             keep_alive,
         ):
+            self._request = None
+            self._idle()
             return
         self._worker = asyncio.get_running_loop().create_task(
             self._work(result, keep_alive),
@@ -433,7 +596,7 @@ class HTTPProtocol(asyncio.Protocol):
     def _write_now(self, response: Response, keep_alive: bool) -> bool:
         """Write a small response at once; return `False` if it is large."""
         body = response.body
-        if isinstance(body, ChunkedBlob) or len(body) > CONTIGUOUS_LIMIT:
+        if isinstance(body, ChunkedBlob) or blob_size(body) > CONTIGUOUS_LIMIT:
             return False
         transport = self._transport
         if transport is None:
@@ -455,12 +618,27 @@ class HTTPProtocol(asyncio.Protocol):
         if transport is None:
             return
         body = response.body
-        transport.write(response_head(response, blob_size(body), keep_alive))
-        for piece in _pieces(body):
+        chunked = response.chunked
+        transport.write(
+            response_head(
+                response,
+                blob_size(body),
+                keep_alive,
+                chunked=chunked,
+            ),
+        )
+        for piece in _pieces(body, response.chunk_size):
             await self._can_write.wait()
             if self._transport is None:
                 return
-            transport.write(piece)
+            if chunked:
+                transport.write(b'%x\r\n' % len(piece))
+                transport.write(piece)
+                transport.write(b'\r\n')
+            else:
+                transport.write(piece)
+        if chunked:
+            transport.write(b'0\r\n\r\n')
         if not keep_alive:
             transport.close()
 
@@ -484,3 +662,5 @@ class HTTPProtocol(asyncio.Protocol):
             self._worker = None
             if self._transport is not None:
                 self._transport.resume_reading()
+                self._request = None
+                self._idle()

@@ -1,238 +1,241 @@
-"""The endpoint's HTTP API.
+"""Serving an endpoint: our fast HTTP server, or a Quart app.
 
-Routes (all but `GET /` require the bearer token when one is configured):
+`serve(config)` runs the endpoint described by an `EndpointConfig` in the
+foreground on our asyncio + httptools server (see
+`proxystore.endpoint.protocol`), which answers small requests several
+times faster than an ASGI stack. `create_app(endpoint)` returns a Quart
+app with the same routes for users who mount the endpoint in their own
+ASGI server (or test it with Quart's test client). Both answer every
+request with the same `proxystore.endpoint.handlers.EndpointHandlers`.
 
-| route | answer |
-| --- | --- |
-| `GET /` | health check: `{"status": "ok"}` |
-| `GET /endpoint` | `{"uuid": ..., "name": ...}` |
-| `GET /get?key=K&endpoint=U` | the raw blob, or 404 |
-| `POST /set?key=K&endpoint=U` | stores the raw request body |
-| `GET /exists?key=K&endpoint=U` | `{"exists": bool}` |
-| `POST /evict?key=K&endpoint=U` | evicts (no-op if missing) |
+With `relay.address` set, `serve` connects the endpoint to its peers
+through the relay (a `proxystore.p2p.relay.client.RelayClient` and a
+`proxystore.p2p.manager.PeerManager`).
 
-`endpoint` is optional and names the endpoint that owns the blob; requests
-for a peer are forwarded. Bodies stream in both directions and a blob is
-held in memory once. Errors: 400 malformed request, 401 missing/wrong
-token, 404 missing blob or route, 405 wrong method, 413 blob over
-`max_object_size`, 502 unreachable peer.
-
-The HTTP/1.1 plumbing is `proxystore.endpoint.protocol`; this module holds
-the routes (`EndpointApp`) and runs the server.
+Security: an endpoint refuses to listen without a token on an interface
+other than loopback unless `allow_unauthenticated` is set (then it logs a
+warning); with `certfile` set it serves HTTPS.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hmac
-import json
+import contextlib
+import importlib
+import inspect
 import logging
 import os
+import ssl
 import sys
-from collections.abc import Awaitable
-from collections.abc import Callable
+import uuid
+from collections.abc import AsyncIterator
 from collections.abc import Coroutine
 from typing import Any
+from typing import Literal
+
+try:
+    import quart
+except ImportError as e:  # pragma: no cover
+    raise ImportError(
+        f'{e}. To serve endpoints, install the endpoints extra: '
+        '$ pip install proxystore[endpoints]',
+    ) from e
 
 from proxystore.endpoint.config import EndpointConfig
+from proxystore.endpoint.config import is_loopback
+from proxystore.endpoint.constants import MAX_CHUNK_LENGTH
 from proxystore.endpoint.endpoint import Endpoint
-from proxystore.endpoint.exceptions import MalformedRequestError
-from proxystore.endpoint.exceptions import ObjectSizeExceededError
-from proxystore.endpoint.exceptions import PeerUnavailableError
+from proxystore.endpoint.handlers import EndpointHandlers
 from proxystore.endpoint.hosting import wait_for_stop
-from proxystore.endpoint.keys import validate_key
-from proxystore.endpoint.keys import validate_uuid
 from proxystore.endpoint.polling import new_event_loop
-from proxystore.endpoint.protocol import HTTPProtocol
 from proxystore.endpoint.protocol import Request
 from proxystore.endpoint.protocol import Response
+from proxystore.endpoint.storage import ChunkedBlob
 from proxystore.endpoint.storage import DictStorage
 from proxystore.endpoint.storage import SQLiteStorage
 from proxystore.endpoint.storage import Storage
-from proxystore.endpoint.storage import check_object_size
+from proxystore.endpoint.storage import blob_size
+
+__all__ = [
+    'MAX_CHUNK_LENGTH',
+    'create_app',
+    'endpoint_handler',
+    'evict_handler',
+    'exists_handler',
+    'get_handler',
+    'routes_blueprint',
+    'serve',
+    'set_handler',
+]
 
 logger = logging.getLogger(__name__)
 
-_OK = Response(200, b'ok')
-_EXISTS_TRUE = Response(200, b'{"exists": true}', 'application/json')
-_EXISTS_FALSE = Response(200, b'{"exists": false}', 'application/json')
-_UNAUTHORIZED = Response(
-    401,
-    b'Missing or invalid bearer token.',
-    headers=(b'WWW-Authenticate: Bearer',),
+LOG_FORMAT = (
+    '[%(asctime)s.%(msecs)03d] %(levelname)-5s (%(name)s) :: %(message)s'
 )
+"""Format of the endpoint's log lines."""
+LOG_DATEFMT = '%Y-%m-%d %H:%M:%S'
+"""Date format of the endpoint's log lines."""
 
-Route = Callable[[Endpoint, Request], Awaitable[Response]]
+_HANDLERS_KEY = 'ENDPOINT_HANDLERS'
 
-
-def _json(value: Any) -> Response:
-    return Response(200, json.dumps(value).encode(), 'application/json')
-
-
-def _params(request: Request) -> tuple[str, str | None]:
-    """Return the validated `key` and optional `endpoint` parameters.
-
-    Raises:
-        MalformedRequestError: If `key` is missing or either is malformed.
-    """
-    key = request.query.get('key')
-    if key is None:
-        raise MalformedRequestError('Missing required query parameter "key".')
-    endpoint = request.query.get('endpoint') or None
-    validate_key(key)
-    return key, None if endpoint is None else validate_uuid(endpoint)
+routes_blueprint = quart.Blueprint('routes', __name__)
+"""The endpoint routes as a Quart blueprint (see `create_app`)."""
 
 
-async def _health(endpoint: Endpoint, request: Request) -> Response:
-    return _json({'status': 'ok'})
+def _handlers() -> EndpointHandlers:
+    handlers: EndpointHandlers = quart.current_app.config[_HANDLERS_KEY]
+    return handlers
 
 
-async def _identity(endpoint: Endpoint, request: Request) -> Response:
-    return _json({'uuid': endpoint.uuid, 'name': endpoint.name})
+async def _body_pieces(blob: Any) -> AsyncIterator[bytes]:
+    if isinstance(blob, ChunkedBlob):
+        for chunk in blob.chunks:
+            yield chunk
+        return
+    view = memoryview(blob).cast('B')
+    for start in range(0, view.nbytes, MAX_CHUNK_LENGTH):
+        yield bytes(view[start : start + MAX_CHUNK_LENGTH])
 
 
-async def _get(endpoint: Endpoint, request: Request) -> Response:
-    key, peer = request.context
-    blob = await endpoint.get(key, endpoint=peer)
-    if blob is None:
-        return Response(404, f'No object with key {key!r}.'.encode())
-    return Response(200, blob, 'application/octet-stream')
+def _to_quart(response: Response) -> quart.Response:
+    headers = {}
+    for line in response.headers:
+        name, _, value = line.decode().partition(':')
+        headers[name.strip()] = value.strip()
+    body: Any = response.body
+    if response.chunked and blob_size(body) > 0:
+        body = _body_pieces(body)
+    else:
+        body = bytes(body)
+    return quart.Response(
+        body,
+        status=response.status,
+        headers=headers,
+        content_type=response.content_type,
+    )
 
 
-async def _set(endpoint: Endpoint, request: Request) -> Response:
-    key, peer = request.context
-    await endpoint.set(key, request.body, endpoint=peer)
-    return _OK
+async def _answer() -> quart.Response:
+    """Answer the current Quart request with the shared handlers."""
+    handlers = _handlers()
+    incoming = quart.request
+    authorization = incoming.headers.get('Authorization')
+    request = Request(
+        method=incoming.method,
+        path=incoming.path,
+        query=incoming.args.to_dict(flat=True),
+        authorization=(
+            authorization.encode() if authorization is not None else None
+        ),
+        content_length=incoming.content_length,
+    )
+    refusal, limit = handlers.check(request)
+    if refusal is not None:
+        return _to_quart(refusal)
+    if limit != 0:
+        chunks: list[bytes] = []
+        received = 0
+        async for chunk in incoming.body:
+            received += len(chunk)
+            if limit is not None and received > limit:
+                return _to_quart(handlers.too_large(received, limit))
+            chunks.append(chunk)
+        request.body = b''.join(chunks)
+    return _to_quart(await handlers.handle(request))
 
 
-async def _exists(endpoint: Endpoint, request: Request) -> Response:
-    key, peer = request.context
-    found = await endpoint.exists(key, endpoint=peer)
-    return _EXISTS_TRUE if found else _EXISTS_FALSE
+@routes_blueprint.route('/', methods=['GET'])
+async def home_handler() -> quart.Response:
+    """Health check (`GET /`)."""
+    return await _answer()
 
 
-async def _evict(endpoint: Endpoint, request: Request) -> Response:
-    key, peer = request.context
-    await endpoint.evict(key, endpoint=peer)
-    return _OK
+@routes_blueprint.route('/endpoint', methods=['GET'])
+async def endpoint_handler() -> quart.Response:
+    """Identity of the endpoint (`GET /endpoint`)."""
+    return await _answer()
 
 
-_ROUTES: dict[str, tuple[str, Route]] = {
-    '/': ('GET', _health),
-    '/endpoint': ('GET', _identity),
-    '/get': ('GET', _get),
-    '/set': ('POST', _set),
-    '/exists': ('GET', _exists),
-    '/evict': ('POST', _evict),
-}
-_PUBLIC = frozenset({'/'})
-_KEYED = frozenset({'/get', '/set', '/exists', '/evict'})
-_WITH_BODY = frozenset({'/set'})
+@routes_blueprint.route('/evict', methods=['POST'])
+async def evict_handler() -> quart.Response:
+    """Evict a blob (`POST /evict`)."""
+    return await _answer()
 
 
-class EndpointApp:
-    """The endpoint's routes, served by `HTTPProtocol` connections.
-
-    Args:
-        endpoint: The endpoint to serve.
-        token: Bearer token required on every route but `GET /`
-            (`None` disables authentication).
-    """
-
-    def __init__(self, endpoint: Endpoint, *, token: str | None = None):
-        self.endpoint = endpoint
-        self._expected = (
-            f'Bearer {token}'.encode() if token is not None else None
-        )
-        self.connections: set[HTTPProtocol] = set()
-
-    def protocol(self) -> HTTPProtocol:
-        """Create the protocol for a new connection (a protocol factory)."""
-        return HTTPProtocol(self, self.connections)
-
-    def check(self, request: Request) -> tuple[Response | None, int | None]:
-        """Refuse a request before its body arrives, or accept it.
-
-        Checks, in order: route (404) and method (405), bearer token (401),
-        query parameters (400), announced body size (413).
-        """
-        route = _ROUTES.get(request.path)
-        if route is None:
-            return Response(404, b'Not Found'), None
-        if route[0] != request.method:
-            return Response(405, b'Method Not Allowed'), None
-        if self._expected is not None and request.path not in _PUBLIC:
-            given = request.authorization or b''
-            if not hmac.compare_digest(given, self._expected):
-                return _UNAUTHORIZED, None
-        limit = self.endpoint.storage.max_object_size
-        try:
-            if request.path in _KEYED:
-                key, peer = _params(request)
-                request.context = (key, peer)  # what the route reads
-                # Forwarding uses aiohttp's client, which needs a task.
-                request.eager = peer is None or peer == self.endpoint.uuid
-            if request.path in _WITH_BODY and request.content_length:
-                check_object_size(request.content_length, limit)
-        except MalformedRequestError as e:
-            return Response(400, str(e).encode()), None
-        except ObjectSizeExceededError as e:
-            return Response(413, str(e).encode()), None
-        return None, limit if request.path in _WITH_BODY else 0
-
-    def too_large(self, size: int, limit: int) -> Response:
-        """Answer a chunked body that grew past `limit` bytes."""
-        try:
-            check_object_size(size, limit)
-        except ObjectSizeExceededError as e:
-            return Response(413, str(e).encode())
-        raise AssertionError('size is within the limit')
-
-    def handle(self, request: Request) -> Coroutine[Any, Any, Response]:
-        """Answer an accepted, complete request."""
-        return self._handle(request)
-
-    async def _handle(self, request: Request) -> Response:
-        route = _ROUTES[request.path][1]
-        try:
-            return await route(self.endpoint, request)
-        except MalformedRequestError as e:
-            return Response(400, str(e).encode())
-        except ObjectSizeExceededError as e:
-            return Response(413, str(e).encode())
-        except PeerUnavailableError as e:
-            return Response(502, str(e).encode())
-        except Exception as e:
-            logger.exception(
-                'Error answering %s %s', request.method, request.path
-            )
-            return Response(500, f'Internal error: {e}'.encode())
-
-    def close_connections(self) -> None:
-        """Close every open client connection."""
-        for connection in list(self.connections):
-            connection.close()
+@routes_blueprint.route('/exists', methods=['GET'])
+async def exists_handler() -> quart.Response:
+    """Check if a blob exists (`GET /exists`)."""
+    return await _answer()
 
 
-def create_app(endpoint: Endpoint, *, token: str | None = None) -> EndpointApp:
-    """Create the application serving `endpoint`.
+@routes_blueprint.route('/get', methods=['GET'])
+async def get_handler() -> quart.Response:
+    """Get a blob (`GET /get`)."""
+    return await _answer()
 
-    Serve it with `loop.create_server(app.protocol, host, port)`, or use
-    `run_server`, which also starts the endpoint's peering and closes the
-    endpoint on shutdown.
+
+@routes_blueprint.route('/set', methods=['POST'])
+async def set_handler() -> quart.Response:
+    """Store a blob (`POST /set`)."""
+    return await _answer()
+
+
+async def _async_init(endpoint: Any) -> None:
+    init = getattr(endpoint, 'async_init', None)
+    if init is not None:
+        await init()
+
+
+def create_app(
+    endpoint: Endpoint,
+    max_content_length: int | None = None,
+    body_timeout: int = 300,
+    *,
+    token: str | None = None,
+) -> quart.Quart:
+    """Create a Quart app serving `endpoint`.
+
+    The app answers the same routes as `serve` with the same handlers.
+    Serving starts the endpoint (`async_init()`) and stopping closes it.
 
     Args:
         endpoint: The endpoint to serve.
+        max_content_length: Largest request body Quart accepts (`None`
+            for no limit; the endpoint's storage limit applies anyway).
+        body_timeout: Seconds a request body may take to arrive.
         token: Bearer token required on every route but `GET /`
             (`None` disables authentication).
     """
-    return EndpointApp(endpoint, token=token)
+    app = quart.Quart(__name__)
+    app.config['endpoint'] = endpoint
+    app.config['MAX_CONTENT_LENGTH'] = max_content_length
+    app.config['BODY_TIMEOUT'] = body_timeout
+    app.config[_HANDLERS_KEY] = EndpointHandlers(
+        endpoint,
+        token=token,
+        body_timeout=body_timeout,
+    )
+    app.register_blueprint(routes_blueprint, url_prefix='')
+
+    @app.before_serving
+    async def _startup() -> None:
+        await _async_init(endpoint)
+
+    @app.after_serving
+    async def _shutdown() -> None:
+        await endpoint.close()
+
+    return app
 
 
 def create_storage(config: EndpointConfig) -> Storage:
     """Build the storage described by `config.storage`."""
     storage = config.storage
     if storage.database_path is None:
+        logger.warning(
+            'Database path not provided. Data will not be persisted.',
+        )
         return DictStorage(max_object_size=storage.max_object_size)
     return SQLiteStorage(
         storage.database_path,
@@ -240,25 +243,153 @@ def create_storage(config: EndpointConfig) -> Storage:
     )
 
 
-def create_endpoint(config: EndpointConfig) -> Endpoint:
-    """Build the endpoint (storage and peering) described by `config`."""
-    from proxystore.endpoint.peers import PeerManager
+def _get_auth_headers(
+    method: Literal['globus'] | None,
+    **kwargs: Any,
+) -> dict[str, str]:
+    """Return the headers that authenticate this endpoint with a relay.
 
-    peer_manager = None
-    if config.relay.address is not None:
-        peer_manager = PeerManager(
-            config.relay.address,
+    Args:
+        method: `None` (no headers) or `'globus'` (a Globus bearer token
+            for the ProxyStore relay scope).
+        kwargs: Options for the method (unused).
+
+    Raises:
+        ValueError: For an unknown method.
+        SystemExit: If the stored Globus tokens are missing or invalid
+            (after logging a hint to run `proxystore-globus-auth login`).
+    """
+    if method is None:
+        return {}
+    if method != 'globus':
+        raise ValueError(f'Unknown relay authentication method: {method}.')
+    from globus_sdk.token_storage import TokenValidationError
+
+    # Globus support is optional: resolved when asked for.
+    globus_app = importlib.import_module('proxystore.globus.app')
+    scopes = importlib.import_module('proxystore.globus.scopes')
+
+    app = globus_app.get_globus_app()
+    app.add_scope_requirements(scopes.get_relay_scopes_by_resource_server())
+    try:
+        authorizer = app.get_authorizer(
+            scopes.ProxyStoreRelayScopes.resource_server,
+        )
+        header = authorizer.get_authorization_header()
+    except TokenValidationError as e:
+        logger.error(
+            'Failed to validate Globus tokens. Try logging in again with '
+            '`proxystore-globus-auth login`.\n%s',
+            e,
+        )
+        raise SystemExit(1) from e
+    assert header is not None
+    return {'Authorization': header}
+
+
+def _check_nat_in_background() -> None:
+    """Log this host's NAT type without delaying startup."""
+
+    def check() -> None:
+        from proxystore.p2p import nat
+
+        nat.check_nat_and_log()
+
+    loop = asyncio.get_running_loop()
+    loop.run_in_executor(None, check)
+
+
+def _peer_manager(config: EndpointConfig) -> Any:
+    """Build the peer manager for `config.relay` (`None` without a relay)."""
+    relay = config.relay
+    if relay.address is None:
+        return None
+    try:
+        from proxystore.p2p.manager import PeerManager
+        from proxystore.p2p.relay.client import RelayClient
+    except ImportError:
+        # Peering over the relay's websocket protocol is not installed
+        # yet: fall back to the HTTP-forwarding peers.
+        from proxystore.endpoint.peers import PeerManager as HTTPPeers
+
+        return HTTPPeers(
+            relay.address,
             uuid=config.uuid,
             name=config.name,
-            address=config.public_url(),
+            address=config.address(),
             token=config.token,
         )
-    return Endpoint(
-        config.name,
-        config.uuid,
-        peer_manager=peer_manager,
-        storage=create_storage(config),
+    relay_client = RelayClient(
+        relay.address,
+        client_name=config.name,
+        client_uuid=uuid.UUID(config.uuid),
+        extra_headers=_get_auth_headers(
+            relay.auth.method,
+            **relay.auth.kwargs,
+        ),
+        verify_certificate=relay.verify_certificate,
     )
+    options: dict[str, Any] = {'peer_channels': relay.peer_channels}
+    if relay.ice_servers is not None and (
+        'ice_servers' in inspect.signature(PeerManager).parameters
+    ):
+        from aiortc import RTCIceServer
+
+        options['ice_servers'] = [
+            RTCIceServer(**server) for server in relay.ice_servers
+        ]
+    return PeerManager(relay_client, **options)
+
+
+async def _start_endpoint(endpoint: Any, peer_manager: Any) -> Any:
+    """Run the endpoint's async setup (`await Endpoint(...)` upstream)."""
+    if hasattr(endpoint, '__await__'):
+        return await endpoint
+    await _async_init(endpoint)
+    start = getattr(peer_manager, 'start', None)
+    if start is not None:
+        await start()
+    return endpoint
+
+
+def check_listener(config: EndpointConfig) -> None:
+    """Refuse an unauthenticated listener on a non-loopback interface.
+
+    Logs a warning instead if `config.allow_unauthenticated` is set.
+
+    Raises:
+        ValueError: If `config` has no host, or would listen without a
+            token on a non-loopback interface and does not allow it.
+    """
+    host = config.bind_host()
+    if config.token is not None or is_loopback(host):
+        return
+    if config.allow_unauthenticated:
+        logger.warning(
+            'Endpoint %s serves on %s without authentication: anyone who '
+            'can reach %s:%d can read and write its objects.',
+            config.name,
+            host,
+            host,
+            config.port,
+        )
+        return
+    raise ValueError(
+        f'Refusing to serve endpoint {config.name} without authentication '
+        f'on the non-loopback address {host}. Set a token (`token` in '
+        'config.toml, or `proxystore-endpoint configure --token`), listen '
+        'on loopback, or set `allow_unauthenticated = true` to accept the '
+        'risk.',
+    )
+
+
+def server_ssl_context(config: EndpointConfig) -> ssl.SSLContext | None:
+    """Return the TLS context of an endpoint with a `certfile`, else None."""
+    if config.certfile is None:
+        return None
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(config.certfile, config.keyfile)
+    return context
 
 
 async def run_server(
@@ -271,67 +402,131 @@ async def run_server(
     graceful: the storage is closed so persistent blobs are committed.
 
     Raises:
+        ValueError: If `config` has no host or would serve without
+            authentication on a non-loopback interface (see
+            `check_listener`).
         OSError: If the address cannot be bound (e.g. port in use).
     """
-    endpoint = create_endpoint(config)
-    app = create_app(endpoint, token=config.token)
+    check_listener(config)
+    ssl_context = server_ssl_context(config)
+    peer_manager = _peer_manager(config)
+    endpoint: Any = Endpoint(
+        config.name,
+        uuid.UUID(config.uuid),
+        peer_manager=peer_manager,
+        storage=create_storage(config),
+    )
+    handlers = EndpointHandlers(endpoint, token=config.token)
     try:
         loop = asyncio.get_running_loop()
         server = await loop.create_server(
-            app.protocol,
+            handlers.protocol,
             config.bind_host(),
             config.port,
+            ssl=ssl_context,
         )
-        if endpoint.peer_manager is not None:
-            await endpoint.peer_manager.start()
+        endpoint = await _start_endpoint(endpoint, peer_manager)
+        handlers.endpoint = endpoint
+        if peer_manager is not None and config.relay.check_nat:
+            _check_nat_in_background()
         logger.info(
-            'Endpoint %s (%s) serving at %s',
-            config.name,
+            'Serving endpoint %s (%s) on %s:%d',
             config.uuid,
-            config.local_url(),
+            config.name,
+            config.host,
+            config.port,
         )
         try:
             await wait_for_stop(stop)
-            logger.info('Endpoint %s shutting down', config.name)
         finally:
             server.close()
-            app.close_connections()
+            handlers.close_connections()
             await server.wait_closed()
     finally:
         await endpoint.close()
 
 
-def serve(config: EndpointConfig, *, log_level: str = 'INFO') -> None:
+def _configure_logging(log_level: int | str, log_file: str | None) -> None:
+    root = logging.getLogger()
+    if log_file is not None:
+        directory = os.path.dirname(os.path.abspath(log_file))
+        os.makedirs(directory, exist_ok=True)
+        root.addHandler(logging.FileHandler(log_file))
+    if not root.handlers:
+        root.addHandler(logging.StreamHandler())
+    formatter = logging.Formatter(LOG_FORMAT, datefmt=LOG_DATEFMT)
+    for handler in root.handlers:
+        handler.setFormatter(formatter)
+    root.setLevel(
+        log_level.upper() if isinstance(log_level, str) else log_level,
+    )
+
+
+def serve(
+    config: EndpointConfig,
+    *,
+    log_level: int | str = logging.INFO,
+    log_file: str | None = None,
+    use_uvloop: bool = True,
+) -> None:
     """Run the endpoint described by `config` in the foreground.
 
     Blocks until SIGINT or SIGTERM.
+
+    Args:
+        config: The endpoint's configuration (`host` must be set).
+        log_level: Level of the root logger.
+        log_file: Also append log lines to this file (its folder is
+            created).
+        use_uvloop: Run on uvloop if it is installed; otherwise (or if
+            `False`) on an asyncio loop that polls briefly before
+            blocking, which roughly halves small-request latency.
+
+    Raises:
+        ValueError: If `config.host` is `None`, or the endpoint would
+            serve without authentication on a non-loopback interface.
+        OSError: If the address cannot be bound (e.g. port in use).
     """
-    logging.basicConfig(
-        level=log_level,
-        format=(
-            f'[%(asctime)s.%(msecs)03d] %(levelname)s ({os.getpid()}) '
-            '%(name)s: %(message)s'
-        ),
-        datefmt='%Y-%m-%d %H:%M:%S',
-    )
-    run(run_server(config))
+    _configure_logging(log_level, log_file)
+    config.bind_host()
+    loop_factory = new_event_loop
+    if use_uvloop:
+        try:
+            import uvloop  # type: ignore[import-not-found,unused-ignore]
+        except ImportError:
+            pass
+        else:
+            loop_factory = uvloop.new_event_loop
+    try:
+        run(run_server(config), loop_factory=loop_factory)
+    except Exception:
+        logger.exception('Caught unhandled exception in endpoint')
+        raise
+    finally:
+        logger.info('Finished serving endpoint: %s', config.name)
 
 
-def run(main: Coroutine[Any, Any, None]) -> None:
-    """Run `main` like `asyncio.run`, on a loop that polls before blocking.
+def run(
+    main: Coroutine[Any, Any, None],
+    *,
+    loop_factory: Any = new_event_loop,
+) -> None:
+    """Run `main` like `asyncio.run`, on a loop from `loop_factory`.
 
-    See `proxystore.endpoint.polling`: it roughly halves the latency of
+    The default loop polls before blocking (see
+    `proxystore.endpoint.polling`): it roughly halves the latency of
     small requests from a client waiting for each answer.
     """
     if sys.version_info < (3, 11):  # pragma: no cover
-        loop = new_event_loop()
+        loop = loop_factory()
         try:
             asyncio.set_event_loop(loop)
             loop.run_until_complete(main)
-            loop.run_until_complete(loop.shutdown_asyncgens())
+            with contextlib.suppress(Exception):
+                loop.run_until_complete(loop.shutdown_asyncgens())
         finally:
             asyncio.set_event_loop(None)
             loop.close()
         return
-    with asyncio.Runner(loop_factory=new_event_loop) as runner:
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
         runner.run(main)

@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from typing import cast
 
 from proxystore.endpoint.config import validate_token
+from proxystore.endpoint.exceptions import EndpointConnectionError
 from proxystore.endpoint.exceptions import EndpointRequestError
 from proxystore.endpoint.polling import POLL_SECONDS
 from proxystore.endpoint.polling import wait_readable
@@ -79,12 +80,17 @@ class _Connection:
         *,
         https: bool,
         timeout: float | None,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         sock = socket.create_connection((host, port), timeout=timeout)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if https:
-            context = ssl.create_default_context()
-            sock = context.wrap_socket(sock, server_hostname=host)
+            context = ssl_context or ssl.create_default_context()
+            try:
+                sock = context.wrap_socket(sock, server_hostname=host)
+            except BaseException:
+                sock.close()
+                raise
         self.sock = sock
         # TLS sockets refuse recv flags; sockets with a timeout wait for
         # data inside recv even when asked not to.
@@ -139,21 +145,52 @@ class _Connection:
             received += n
         return buffer
 
-    def _read_chunked(self) -> bytes:
+    def _read_chunked(self, size_hint: int | None) -> Body:
+        if size_hint is not None and size_hint > _SMALL_BODY:
+            return self._read_chunked_into(size_hint)
         parts = io.BytesIO()
         while True:
-            size_line = self._line().split(b';', 1)[0].strip()
-            try:
-                size = int(size_line, 16)
-            except ValueError:
-                raise EndpointRequestError(
-                    f'Malformed chunk size {size_line!r}.',
-                ) from None
+            size = self._chunk_size()
             if size == 0:
                 while self._line() not in (b'\r\n', b'\n', b''):
                     pass  # trailers
                 return parts.getvalue()
             parts.write(self._read_exactly(size))
+            self._line()  # CRLF after the chunk
+
+    def _chunk_size(self) -> int:
+        size_line = self._line().split(b';', 1)[0].strip()
+        try:
+            return int(size_line, 16)
+        except ValueError:
+            raise EndpointRequestError(
+                f'Malformed chunk size {size_line!r}.',
+            ) from None
+
+    def _read_chunked_into(self, total: int) -> Body:
+        """Read a chunked body announced as `total` bytes with one copy."""
+        buffer = allocate(total)
+        view = memoryview(buffer)
+        received = 0
+        while True:
+            size = self._chunk_size()
+            if size == 0:
+                while self._line() not in (b'\r\n', b'\n', b''):
+                    pass  # trailers
+                if received != total:
+                    raise EndpointRequestError(
+                        f'Chunked body of {received} bytes, announced '
+                        f'{total}.',
+                    )
+                return buffer
+            if received + size > total:
+                raise EndpointRequestError('Chunked body over its size.')
+            end = received + size
+            while received < end:
+                n = self.reader.readinto(view[received:end])
+                if not n:
+                    raise ConnectionError('Connection closed mid-response.')
+                received += n
             self._line()  # CRLF after the chunk
 
     def exchange(
@@ -188,6 +225,7 @@ class _Connection:
                 f'Malformed status line {status_line!r}.',
             ) from None
         length: int | None = None
+        size_hint: int | None = None
         chunked = False
         keep_alive = version == b'HTTP/1.1'
         for _ in range(_MAX_HEADERS):
@@ -202,10 +240,12 @@ class _Connection:
                 chunked = b'chunked' in value.lower()
             elif name == b'connection':
                 keep_alive = value.strip().lower() != b'close'
+            elif name == b'x-blob-size':
+                size_hint = int(value)
         else:
             raise EndpointRequestError('Too many response headers.')
         if chunked:
-            data: Body = self._read_chunked()
+            data: Body = self._read_chunked(size_hint)
         elif length is not None:
             data = self._read_exactly(length)
         else:
@@ -227,6 +267,8 @@ class EndpointSession(CloseOnExit):
             also works).
         token: Bearer token sent with every request.
         timeout: Socket timeout in seconds (`None` = block).
+        ssl_context: TLS settings for `https` addresses (default: verify
+            the server against the system's CAs).
     """
 
     def __init__(
@@ -235,6 +277,7 @@ class EndpointSession(CloseOnExit):
         *,
         token: str | None = None,
         timeout: float | None = None,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         parts = urllib.parse.urlsplit(address)
         if parts.scheme not in ('http', 'https') or not parts.hostname:
@@ -249,6 +292,7 @@ class EndpointSession(CloseOnExit):
         self._host = parts.hostname
         self._port = parts.port or (443 if self._https else 80)
         self.timeout = timeout
+        self._ssl_context = ssl_context
         extra = f'Authorization: Bearer {token}\r\n' if token else ''
         self._header_tail = f'Host: {parts.netloc}\r\n{extra}'
         self._local = threading.local()
@@ -275,9 +319,10 @@ class EndpointSession(CloseOnExit):
                 self._port,
                 https=self._https,
                 timeout=self.timeout,
+                ssl_context=self._ssl_context,
             )
         except OSError as e:
-            raise EndpointRequestError(
+            raise EndpointConnectionError(
                 f'Endpoint at {self.address} is unreachable: {e}',
             ) from e
         self._local.conn = conn
@@ -330,7 +375,7 @@ class EndpointSession(CloseOnExit):
                 self._drop(conn)
                 if isinstance(e, EndpointRequestError):
                     raise
-                raise EndpointRequestError(
+                raise EndpointConnectionError(
                     f'Request to endpoint at {self.address} failed: {e}',
                 ) from e
             if not keep_alive:

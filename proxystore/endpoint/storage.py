@@ -15,9 +15,10 @@ from typing import runtime_checkable
 
 import aiosqlite
 
+from proxystore.endpoint.constants import MAX_OBJECT_SIZE_DEFAULT
 from proxystore.endpoint.exceptions import ObjectSizeExceededError
 
-DEFAULT_MAX_OBJECT_SIZE = 100_000_000
+DEFAULT_MAX_OBJECT_SIZE = MAX_OBJECT_SIZE_DEFAULT
 """Default largest blob (bytes) a storage accepts."""
 
 SQLITE_MAX_BLOB_SIZE = 1_000_000_000
@@ -140,8 +141,8 @@ def check_object_size(size: int, max_object_size: int | None) -> None:
     """
     if max_object_size is not None and size > max_object_size:
         raise ObjectSizeExceededError(
-            f"Object of {size} bytes exceeds the endpoint's "
-            f'max_object_size of {max_object_size} bytes.',
+            f"Object of {size} bytes exceeds the endpoint's object limit "
+            f'of {max_object_size} bytes (max_object_size).',
         )
 
 
