@@ -25,13 +25,11 @@ be registered again while its connection answers pings.
 from __future__ import annotations
 
 import asyncio
-import collections
 import dataclasses
 import logging
 import sys
 import uuid
 import weakref
-from typing import Any
 from typing import Generic
 from typing import TypeVar
 
@@ -40,7 +38,6 @@ from websockets.exceptions import ConnectionClosed
 
 from proxystore.p2p.relay.authenticate import Authenticator
 from proxystore.p2p.relay.authenticate import NullAuthenticator
-from proxystore.p2p.relay.authenticate import NullUser
 from proxystore.p2p.relay.config import RelayPeerDataConfig
 from proxystore.p2p.relay.exceptions import BadRequestError
 from proxystore.p2p.relay.exceptions import ForbiddenError
@@ -61,7 +58,7 @@ from proxystore.p2p.relay.messages import RelayResponse
 from proxystore.p2p.relay.messages import decode_relay_message
 from proxystore.p2p.relay.messages import encode_relay_message
 from proxystore.p2p.relay.messages import features_message
-from proxystore.p2p.relay.secret import same_digest
+from proxystore.p2p.relay.pins import PinTable
 from proxystore.p2p.relay.secret import secret_digest
 
 logger = logging.getLogger(__name__)
@@ -109,13 +106,6 @@ async def _close(websocket: ServerConnection, code: int, reason: str) -> None:
     await websocket.close(code, reason)
 
 
-@dataclasses.dataclass
-class _Pin:
-    # Who holds a UUID: the user and the digest of the endpoint secret.
-    user: Any
-    digest: bytes | None
-
-
 class RelayServer(Generic[UserT]):
     """Relay server: the handler of a `websockets` server.
 
@@ -150,11 +140,8 @@ class RelayServer(Generic[UserT]):
         )
         self._registration_timeout = registration_timeout
         self._liveness_timeout = liveness_timeout
-        self._max_pins = max_pins
         self._client_manager: ClientManager[UserT] = ClientManager()
-        self._pins: collections.OrderedDict[uuid.UUID, _Pin] = (
-            collections.OrderedDict()
-        )
+        self._pins = PinTable(max_pins)
         self._buckets: dict[uuid.UUID, TokenBucket] = {}
         self._closing: set[asyncio.Task[None]] = set()
         self._locks: weakref.WeakValueDictionary[uuid.UUID, asyncio.Lock] = (
@@ -234,43 +221,6 @@ class RelayServer(Generic[UserT]):
             return False
         return True
 
-    def _pin(self, uuid_: uuid.UUID, user: Any, digest: bytes | None) -> None:
-        self._pins[uuid_] = _Pin(user, digest)
-        self._pins.move_to_end(uuid_)
-        live = {c.uuid for c in self._client_manager.get_clients()}
-        while len(self._pins) > self._max_pins:
-            stale = next((u for u in self._pins if u not in live), None)
-            if stale is None:
-                break
-            del self._pins[stale]
-
-    def _check_pin(
-        self,
-        request: RelayRegistrationRequest,
-        user: UserT,
-        digest: bytes | None,
-    ) -> None:
-        pin = self._pins.get(request.uuid)
-        if pin is None:
-            return
-        if pin.user != user:
-            raise ForbiddenError(
-                f'Client {request.uuid} is already registered to another '
-                'user.',
-            )
-        if pin.digest is not None and not same_digest(pin.digest, digest):
-            raise ForbiddenError(
-                f'UUID {request.uuid} is held by an endpoint with a '
-                'different secret.',
-            )
-        if pin.digest is None and isinstance(user, NullUser):
-            # Without authentication or a secret, nothing proves that this
-            # is the same endpoint.
-            raise ForbiddenError(
-                f'UUID {request.uuid} is live; without auth only its '
-                'endpoint secret can replace it.',
-            )
-
     async def register(
         self,
         websocket: ServerConnection,
@@ -332,7 +282,7 @@ class RelayServer(Generic[UserT]):
         replaced = None
         if old is not None and old.websocket is not websocket:
             try:
-                self._check_pin(request, user, digest)
+                self._pins.check(request.uuid, user, digest)
             except ForbiddenError:
                 if await self._is_alive(old):
                     raise
@@ -346,7 +296,7 @@ class RelayServer(Generic[UserT]):
                 replaced = (old, CLOSE_REPLACED, REPLACED_REASON)
             self._forget(old)
         elif old is None:
-            self._check_pin(request, user, digest)
+            self._pins.check(request.uuid, user, digest)
         client: Client[UserT] = Client(
             name=request.name,
             uuid=request.uuid,
@@ -356,9 +306,8 @@ class RelayServer(Generic[UserT]):
         if old is not None:
             client = dataclasses.replace(client, stats=old.stats)
         self._client_manager.add_client(client)
-        pin = self._pins.get(request.uuid)
-        if digest is not None or pin is None or pin.digest is None:
-            self._pin(request.uuid, user, digest)
+        live = {c.uuid for c in self._client_manager.get_clients()}
+        self._pins.pin(request.uuid, user, digest, live)
         return client, replaced
 
     def _features_message(self) -> str | None:
@@ -367,10 +316,7 @@ class RelayServer(Generic[UserT]):
     def _forget(self, client: Client[UserT]) -> None:
         if self._client_manager.get_client_by_uuid(client.uuid) is client:
             self._buckets.pop(client.uuid, None)
-            pin = self._pins.get(client.uuid)
-            if pin is not None and pin.digest is None:
-                # Only secrets outlive the connection.
-                del self._pins[client.uuid]
+            self._pins.release(client.uuid)
         self._client_manager.remove_client(client)
 
     async def unregister(

@@ -168,7 +168,7 @@ def test_pins_of_offline_uuids_are_bounded() -> None:
                 uuids.append(c.uuid)
                 await c.close()
                 await until(lambda: not server.client_manager.get_clients())
-            assert list(server._pins) == uuids[1:]
+            assert server._pins.uuids() == uuids[1:]
 
     run(main())
 
