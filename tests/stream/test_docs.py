@@ -6,11 +6,11 @@ import pathlib
 
 import pytest
 
-from tests.connectors.helpers import doc_examples
-from tests.connectors.helpers import run_example
 from tests.fixtures.redis import RedisServer
+from tests.helpers.docs import doc_blocks
+from tests.helpers.scripts import run_example
 
-BLOCKS = doc_examples('stream.md')
+BLOCKS = doc_blocks('stream.md')
 # Kafka needs a broker, which the test environment does not have.
 RUNNABLE = [block for block in BLOCKS if 'confluent_kafka' not in block]
 

@@ -236,7 +236,7 @@ def test_lambda_serializer_cannot_be_sent() -> None:
         event_to_bytes(key_event(FileKey('a'), store_config=config))
 
 
-class Point(tuple):  # noqa: SLOT001
+class Point(tuple[Any, ...]):  # noqa: SLOT001
     _fields = ('x',)
 
 

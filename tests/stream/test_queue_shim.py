@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from proxystore.connectors.file import FileKey
+from proxystore.proxy import extract
 from proxystore.store import Store
 from proxystore.stream import StreamConsumer
 from proxystore.stream import StreamProducer
@@ -25,7 +26,7 @@ def consume_into(messages: Any, results: Any) -> None:
     seen = []
     for metadata, proxy in consumer.iter_with_metadata():
         # Resolving here fetches from the store rebuilt from the event.
-        seen.append((metadata, type(proxy).__name__, repr(proxy)))
+        seen.append((metadata, type(proxy).__name__, repr(extract(proxy))))
     consumer.close(stores=True)
     results.put(seen)
 
