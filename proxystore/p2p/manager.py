@@ -540,7 +540,9 @@ class PeerManager:
         elif isinstance(connection, PeerConnection):
             await connection.handle_server_message(message)
         else:
-            logger.warning(
+            # Typically an answer that arrives after we fell back to the
+            # relayed path.
+            logger.debug(
                 'Answer from %s matches no pending offer',
                 log_name(peer, message.source_name),
             )
