@@ -28,6 +28,7 @@ import pytest
 
 from proxystore.connectors.endpoint import EndpointConnector
 from proxystore.endpoint.config import EndpointConfig
+from proxystore.endpoint.config import EndpointRelayConfig
 from proxystore.endpoint.config import write_config
 from proxystore.store.base import Store
 from tests.fixtures.ports import free_port
@@ -121,7 +122,11 @@ def endpoint(
         port=free_port(),
         host='127.0.0.1',
         host_type='static',
-        relay={'address': relay, 'ice_servers': [], 'check_nat': False},
+        relay=EndpointRelayConfig(
+            address=relay,
+            ice_servers=[],
+            check_nat=False,
+        ),
     )
     directory = home / name / name
     write_config(config, str(directory))
