@@ -59,6 +59,16 @@ Connection = PeerConnection | RelayedConnection
 
 _RELAY_RETRY_SECONDS = 1.0
 
+DEFAULT_ICE_TIMEOUT = 10.0
+"""Seconds ICE may take before the relayed path is used instead.
+
+ICE between host candidates takes milliseconds and hole punching a few
+round trips; aioice itself gives up on a pair only after about 30 s.
+"""
+
+ICE_TIMEOUT_ENV = 'PROXYSTORE_ICE_TIMEOUT'
+"""Environment variable overriding `DEFAULT_ICE_TIMEOUT` (seconds)."""
+
 ICE_TRANSPORT_POLICY_ENV = 'PROXYSTORE_ICE_TRANSPORT_POLICY'
 """Environment variable with the default ICE transport policy.
 
@@ -105,7 +115,8 @@ class PeerManager:
             no TURN server this makes ICE fail so data is relayed. `None`
             reads `PROXYSTORE_ICE_TRANSPORT_POLICY` (default `'all'`).
         ice_timeout: Seconds to wait for ICE before falling back to the
-            relayed path (default: `timeout`).
+            relayed path. `None` reads `PROXYSTORE_ICE_TIMEOUT`, else
+            `DEFAULT_ICE_TIMEOUT` (at most `timeout`).
         relay_fallback: Fall back to relaying data through the relay when
             ICE fails (only if the relay supports it).
     """
@@ -126,7 +137,7 @@ class PeerManager:
         self._peer_channels = peer_channels
         self._ice_servers = ice_servers
         self._ice_transport_policy = _transport_policy(ice_transport_policy)
-        self._ice_timeout = timeout if ice_timeout is None else ice_timeout
+        self._ice_timeout = _ice_timeout(ice_timeout, timeout)
         self._relay_fallback = relay_fallback
         self._initialized = False
         self._closed = False
@@ -572,6 +583,29 @@ class PeerManager:
             if old is not None:
                 await old.close()
         await connection.handle_data_message(message)
+
+
+def _ice_timeout(ice_timeout: float | None, timeout: float) -> float:
+    """Return the ICE timeout (`None`: from the environment or default).
+
+    Raises:
+        ValueError: If `PROXYSTORE_ICE_TIMEOUT` is not a positive number.
+    """
+    if ice_timeout is not None:
+        return ice_timeout
+    value = os.environ.get(ICE_TIMEOUT_ENV)
+    if not value:
+        return min(DEFAULT_ICE_TIMEOUT, timeout)
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1
+    if not seconds > 0:
+        raise ValueError(
+            f'{ICE_TIMEOUT_ENV} must be a positive number of seconds, '
+            f'not {value!r}.',
+        )
+    return seconds
 
 
 def _transport_policy(

@@ -11,6 +11,8 @@ import pytest
 from proxystore.p2p.connection import RelayedConnection
 from proxystore.p2p.connection import log_name
 from proxystore.p2p.exceptions import PeerConnectionError
+from proxystore.p2p.manager import DEFAULT_ICE_TIMEOUT
+from proxystore.p2p.manager import ICE_TIMEOUT_ENV
 from proxystore.p2p.manager import ICE_TRANSPORT_POLICY_ENV
 from proxystore.p2p.manager import PeerManager
 from proxystore.p2p.relay.messages import PeerDataMessage
@@ -221,3 +223,12 @@ def test_transport_policy_from_environment(
     monkeypatch.setenv(ICE_TRANSPORT_POLICY_ENV, 'turn-only')
     with pytest.raises(ValueError, match='"all" or "relay"'):
         PeerManager(client)
+    monkeypatch.delenv(ICE_TRANSPORT_POLICY_ENV)
+    assert PeerManager(client)._ice_timeout == DEFAULT_ICE_TIMEOUT
+    assert PeerManager(client, timeout=3)._ice_timeout == 3
+    monkeypatch.setenv(ICE_TIMEOUT_ENV, '2.5')
+    assert PeerManager(client)._ice_timeout == 2.5
+    for bad in ('-1', 'soon'):
+        monkeypatch.setenv(ICE_TIMEOUT_ENV, bad)
+        with pytest.raises(ValueError, match='positive number'):
+            PeerManager(client)
