@@ -7,3 +7,14 @@ Modules: `messages` (the JSON wire messages), `exceptions`, `authenticate`
 """
 
 from __future__ import annotations
+
+import warnings
+
+
+def warn_missing_dependency(error: ImportError) -> None:
+    """Warn that an optional dependency of the relay is not installed."""
+    warnings.warn(
+        f'{error}. The relay needs websockets: install it with '
+        '`pip install proxystore[endpoints]`.',
+        stacklevel=3,
+    )

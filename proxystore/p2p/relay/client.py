@@ -21,13 +21,11 @@ import socket
 import ssl
 import uuid as uuid_module
 from types import TracebackType
+from typing import TYPE_CHECKING
 
-import websockets.asyncio.client
 from typing_extensions import Self
-from websockets.asyncio.client import ClientConnection
-from websockets.exceptions import ConnectionClosed
-from websockets.protocol import State
 
+from proxystore.p2p.relay import warn_missing_dependency
 from proxystore.p2p.relay.exceptions import RelayNotConnectedError
 from proxystore.p2p.relay.exceptions import RelayRegistrationError
 from proxystore.p2p.relay.messages import RelayMessage
@@ -37,6 +35,16 @@ from proxystore.p2p.relay.messages import RelayResponse
 from proxystore.p2p.relay.messages import decode_relay_message
 from proxystore.p2p.relay.messages import encode_relay_message
 from proxystore.p2p.relay.messages import parse_features
+
+try:
+    import websockets.asyncio.client
+    from websockets.exceptions import ConnectionClosed
+    from websockets.protocol import State
+except ImportError as e:  # pragma: no cover - depends on extras
+    warn_missing_dependency(e)
+
+if TYPE_CHECKING:
+    from websockets.asyncio.client import ClientConnection
 
 logger = logging.getLogger(__name__)
 

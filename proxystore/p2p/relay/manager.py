@@ -5,11 +5,13 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import uuid
+from typing import TYPE_CHECKING
 from typing import Any
 from typing import Generic
 from typing import TypeVar
 
-from websockets.asyncio.server import ServerConnection
+if TYPE_CHECKING:
+    from websockets.asyncio.server import ServerConnection
 
 UserT = TypeVar('UserT')
 

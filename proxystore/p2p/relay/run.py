@@ -20,13 +20,18 @@ import sys
 from typing import Any
 
 import click
-import websockets.asyncio.server
 
+from proxystore.p2p.relay import warn_missing_dependency
 from proxystore.p2p.relay.authenticate import get_authenticator
 from proxystore.p2p.relay.config import RelayServingConfig
 from proxystore.p2p.relay.config import bind_host
 from proxystore.p2p.relay.config import is_loopback
 from proxystore.p2p.relay.server import RelayServer
+
+try:
+    import websockets.asyncio.server
+except ImportError as e:  # pragma: no cover - depends on extras
+    warn_missing_dependency(e)
 
 logger = logging.getLogger(__name__)
 

@@ -30,12 +30,11 @@ import logging
 import sys
 import uuid
 import weakref
+from typing import TYPE_CHECKING
 from typing import Generic
 from typing import TypeVar
 
-from websockets.asyncio.server import ServerConnection
-from websockets.exceptions import ConnectionClosed
-
+from proxystore.p2p.relay import warn_missing_dependency
 from proxystore.p2p.relay.authenticate import Authenticator
 from proxystore.p2p.relay.authenticate import NullAuthenticator
 from proxystore.p2p.relay.config import RelayPeerDataConfig
@@ -60,6 +59,14 @@ from proxystore.p2p.relay.messages import encode_relay_message
 from proxystore.p2p.relay.messages import features_message
 from proxystore.p2p.relay.pins import PinTable
 from proxystore.p2p.relay.secret import secret_digest
+
+try:
+    from websockets.exceptions import ConnectionClosed
+except ImportError as e:  # pragma: no cover - depends on extras
+    warn_missing_dependency(e)
+
+if TYPE_CHECKING:
+    from websockets.asyncio.server import ServerConnection
 
 logger = logging.getLogger(__name__)
 

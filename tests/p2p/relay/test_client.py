@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+import subprocess
+import sys
 import uuid
 
 import pytest
@@ -206,3 +208,25 @@ def test_bad_registration_replies(reply: str, error: str) -> None:
         await ws_server.wait_closed()
 
     run(main())
+
+
+def test_relay_modules_only_warn_without_websockets() -> None:
+    code = (
+        'import sys, warnings\n'
+        "sys.modules['websockets'] = None\n"
+        'with warnings.catch_warnings(record=True) as caught:\n'
+        "    warnings.simplefilter('always')\n"
+        '    import proxystore.p2p.relay.client\n'
+        '    import proxystore.p2p.relay.server\n'
+        '    import proxystore.p2p.relay.run\n'
+        'print(len(caught), caught[0].message)\n'
+    )
+    result = subprocess.run(
+        [sys.executable, '-c', code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert result.stdout.startswith('3 ')
+    assert 'pip install proxystore[endpoints]' in result.stdout
