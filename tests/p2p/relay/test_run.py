@@ -244,3 +244,16 @@ def test_readable_key_file_is_warned_about(
     missing = RelayServingConfig(certfile=str(tmp_path / 'missing.pem'))
     with pytest.raises(OSError):
         relay_run._ssl_context(missing)
+
+
+def test_old_relay_path_is_a_deprecated_alias() -> None:
+    import importlib
+    import sys
+
+    sys.modules.pop('proxystore.endpoint.relay', None)
+    sys.modules.pop('proxystore.endpoint.relay.cli', None)
+    with pytest.warns(DeprecationWarning, match='proxystore.p2p.relay'):
+        old = importlib.import_module('proxystore.endpoint.relay')
+    assert old.RelayServer is RelayServer
+    old_cli = importlib.import_module('proxystore.endpoint.relay.cli')
+    assert old_cli.cli is relay_run.cli
