@@ -1,8 +1,9 @@
 """Publishers and subscribers for common message brokers.
 
 Each module implements the
-[`Publisher`][proxystore.stream.protocols.Publisher] and
-[`Subscriber`][proxystore.stream.protocols.Subscriber] protocols for one
+[`MessagePublisher`][proxystore.stream.protocols.MessagePublisher] and
+[`MessageSubscriber`][proxystore.stream.protocols.MessageSubscriber]
+protocols for one
 kind of broker; its third-party client is only imported with the module.
 """
 
