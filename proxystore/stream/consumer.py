@@ -18,6 +18,7 @@ from proxystore.store import get_store
 from proxystore.store import unregister_store
 from proxystore.store.base import Store
 from proxystore.store.base import find_open_store
+from proxystore.stream.allowlist import check_connector
 from proxystore.stream.events import EndOfStreamEvent
 from proxystore.stream.events import Event
 from proxystore.stream.events import EventBatch
@@ -147,6 +148,12 @@ class StreamConsumer(CloseOnExit, Generic[T]):
         if store is None or store.name != config.name:
             store = get_store(config.name) or find_open_store(config)
             if store is None:
+                # Events from an EventSubscriber were not decoded here:
+                # check their connector kinds before importing them.
+                check_connector(
+                    config.connector.kind,
+                    config.connector.options,
+                )
                 store = get_or_create_store(config, register=True)
                 logger.debug('Created store %r for the stream', config.name)
             self._stores[event.topic] = store
