@@ -117,6 +117,7 @@ def test_reconnects_after_the_relay_drops_the_connection() -> None:
             await client.connect()
             registered = server.client_manager.get_client_by_uuid(client.uuid)
             assert registered is not None
+            old_socket = client.websocket
             await server.unregister(registered, 1001, 'going away')
             await until(
                 lambda: (
@@ -129,7 +130,9 @@ def test_reconnects_after_the_relay_drops_the_connection() -> None:
                     and c is not registered
                 ),
             )
-            assert client.websocket is not registered.websocket
+            # The client takes the new socket once the reply arrives.
+            await until(lambda: client._websocket is not old_socket)
+            assert client.websocket.state.name == 'OPEN'
             await client.close()
 
     run(main())
