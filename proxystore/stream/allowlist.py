@@ -158,9 +158,11 @@ def check_key_type(path: Any) -> type[tuple[Any, ...]]:
         isinstance(key_type, type)
         and issubclass(key_type, tuple)
         and hasattr(key_type, '_fields')
+        and key_type.__module__ == module
     ):
         raise EventDecodeError(
-            f'Key type {path!r} is not a named tuple class.',
+            f'Key type {path!r} is not a named tuple class defined in '
+            f'{module!r}.',
         )
     return key_type
 

@@ -458,8 +458,13 @@ def bytes_to_event(
     raw = bytes(message)
     try:
         data = json.loads(raw)
+        return _from_json(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise EventDecodeError(
             f'Message is not an encoded stream event ({e}): {raw[:64]!r}',
         ) from e
-    return _from_json(data)
+    except RecursionError:
+        raise EventDecodeError(
+            f'Message is nested too deeply to be a stream event: '
+            f'{raw[:64]!r}',
+        ) from None

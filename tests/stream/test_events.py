@@ -398,3 +398,18 @@ def test_message_must_be_bytes() -> None:
 def test_decode_errors_are_value_errors() -> None:
     with pytest.raises(ValueError):
         bytes_to_event(b'nope')
+
+
+@pytest.mark.parametrize(
+    'message',
+    [
+        b'[' * 100_000 + b']' * 100_000,
+        b'{"event_type": "new_object", "topic": "t", "metadata": {}, "obj": '
+        + b'[' * 5000
+        + b']' * 5000
+        + b'}',
+    ],
+)
+def test_deeply_nested_messages(message: bytes) -> None:
+    with pytest.raises(EventDecodeError, match='nested too deeply'):
+        bytes_to_event(message)
