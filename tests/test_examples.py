@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-import pathlib
-import subprocess
-import sys
-
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+from tests.helpers.docs import ROOT
+from tests.helpers.scripts import run_python
 
 
 def test_quickstart_demo_runs() -> None:
-    result = subprocess.run(
-        [sys.executable, str(ROOT / 'examples' / 'quickstart.py')],
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    out = result.stdout
+    out = run_python(ROOT / 'examples' / 'quickstart.py').stdout
     # Workers received proxies and resolved them to the right objects.
     assert "worker got a Proxy of dict keys=['epochs', 'lr', 'model']" in out
     expected = 'worker got a Proxy of array shape=(13107200,) sum=13107200.0'

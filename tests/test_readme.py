@@ -11,7 +11,6 @@ from __future__ import annotations
 import multiprocessing
 import pathlib
 import pickle
-import re
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
@@ -24,17 +23,12 @@ from proxystore.store import get_store
 from proxystore.store import unregister_store
 from tests.fixtures.redis import RedisServer
 from tests.fixtures.redis import redis_server_in_tmpdir
+from tests.helpers.docs import ROOT
+from tests.helpers.docs import code_blocks
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
 README = (ROOT / 'README.md').read_text()
 REDIS_PASSWORD = 'readme-secret'
 REDIS_PLACEHOLDER = "'head-node.example.org', 6379, password='...'"
-
-
-def code_blocks(markdown: str, language: str = 'python') -> list[str]:
-    """The fenced code blocks of one language in Markdown text, in order."""
-    pattern = rf'^```{language}\n(.*?)^```'
-    return re.findall(pattern, markdown, flags=re.DOTALL | re.MULTILINE)
 
 
 def commands(block: str) -> list[str]:

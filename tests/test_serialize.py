@@ -28,8 +28,8 @@ from proxystore.serialize.buffers import allocate
 from proxystore.serialize.buffers import byte_view
 from proxystore.serialize.buffers import join
 from proxystore.serialize.buffers import writable_copy
-from tests.test_readme import ROOT
-from tests.test_readme import code_blocks
+from tests.helpers.docs import ROOT
+from tests.helpers.docs import code_blocks
 
 BYTES_LIKE = [bytes, bytearray, memoryview]
 

@@ -24,8 +24,8 @@ import pytest
 
 from proxystore.connectors.file import FileConnector
 from proxystore.connectors.shm import SharedMemoryConnector
-from tests.connectors.helpers import kill_mid_write
-from tests.connectors.helpers import partial_temp_file
+from tests.helpers.connectors import kill_mid_write
+from tests.helpers.connectors import partial_temp_file
 
 HUGE = 512 << 20
 """Large enough that a writer is still writing when it is found."""

@@ -21,7 +21,7 @@ from proxystore.connectors.file import FileConnector
 from proxystore.connectors.file import FileKey
 from proxystore.serialize import deserialize
 from proxystore.serialize import serialize
-from tests.connectors.helpers import key_operations
+from tests.helpers.connectors import key_operations
 
 BAD_FILENAMES = [
     '../outside',

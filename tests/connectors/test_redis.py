@@ -25,14 +25,14 @@ from proxystore.connectors.redis import MIN_BULK_LIMIT
 from proxystore.connectors.redis import RedisConnector
 from proxystore.connectors.redis import RedisConnectorError
 from proxystore.connectors.redis import RedisKey
-from tests.connectors.helpers import doc_examples
-from tests.connectors.helpers import key_operations
-from tests.connectors.helpers import kill_mid_write
-from tests.connectors.helpers import run_example
 from tests.fixtures.ports import free_port
 from tests.fixtures.redis import RedisServer
 from tests.fixtures.redis import calls_during
 from tests.fixtures.redis import redis_server_in_tmpdir
+from tests.helpers.connectors import key_operations
+from tests.helpers.connectors import kill_mid_write
+from tests.helpers.docs import doc_blocks
+from tests.helpers.scripts import run_example
 
 SPAWN = multiprocessing.get_context('spawn')
 MIB = 1024 * 1024
@@ -807,7 +807,7 @@ def test_server_side_eviction_never_returns_corrupt_data() -> None:
 # --- documentation ----------------------------------------------------
 
 
-DOC_EXAMPLES = doc_examples('redis-and-multi.md')
+DOC_EXAMPLES = doc_blocks('redis-and-multi.md')
 
 
 @pytest.mark.parametrize(

@@ -28,9 +28,9 @@ from proxystore.serialize import serialize_to_buffers
 from proxystore.store import Store
 from proxystore.store import get_store
 from proxystore.store import unregister_store
-from tests.connectors.helpers import doc_examples
-from tests.connectors.helpers import key_operations
-from tests.connectors.helpers import run_example
+from tests.helpers.connectors import key_operations
+from tests.helpers.docs import doc_blocks
+from tests.helpers.scripts import run_example
 
 HEX = '0123456789abcdef' * 2
 
@@ -346,7 +346,7 @@ def test_store_proxy_round_trip_in_spawned_process(
 # Documentation -------------------------------------------------------------
 
 
-DOC_EXAMPLES = doc_examples('shared-memory.md')
+DOC_EXAMPLES = doc_blocks('shared-memory.md')
 
 
 @pytest.mark.parametrize(

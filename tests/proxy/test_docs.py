@@ -5,7 +5,7 @@ from __future__ import annotations
 import pathlib
 from typing import Any
 
-from tests.test_readme import code_blocks
+from tests.helpers.docs import code_blocks
 
 DOC = pathlib.Path(__file__).resolve().parents[2] / 'docs' / 'proxy.md'
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -11,6 +10,7 @@ from proxystore.store import Store
 from proxystore.store.ref import MutableBorrowError
 from proxystore.store.ref import mut_borrow
 from proxystore.store.scopes import mark_refs_out_of_scope
+from tests.helpers.files import stored_files
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float = 60) -> bool:
@@ -21,11 +21,6 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 60) -> bool:
             return False
         time.sleep(0.01)
     return True
-
-
-def stored_files(store: Store[Any]) -> list[str]:
-    """Files of a `FileConnector` store: one per stored object."""
-    return os.listdir(store.connector.store_dir)
 
 
 def store_becomes_empty(store: Store[Any]) -> bool:

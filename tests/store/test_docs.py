@@ -6,13 +6,13 @@ import pathlib
 
 import pytest
 
-from tests.store._scripts import python_blocks
-from tests.store._scripts import run_python
+from tests.helpers.docs import doc_blocks
+from tests.helpers.scripts import run_python
 
 EXAMPLES = [
     (doc, block)
     for doc in ('store.md', 'ownership-and-executor.md')
-    for block in python_blocks(doc)
+    for block in doc_blocks(doc)
     # Signature listings (`Store(name, connector, *, ...)`) are not code.
     if not block.lstrip().startswith('Store(')
 ]

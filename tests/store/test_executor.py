@@ -29,12 +29,12 @@ from proxystore.store.ref import update
 from proxystore.store.scopes import FutureWithCallback
 from proxystore.store.scopes import submit as scoped_submit
 from proxystore.store.utils import get_key
+from tests.helpers.docs import ROOT
+from tests.helpers.scripts import run_python
 from tests.store._ownership_helpers import is_mutably_borrowable
 from tests.store._ownership_helpers import store_becomes_empty
 from tests.store._ownership_helpers import stored_files
 from tests.store._ownership_helpers import wait_until
-from tests.store._scripts import ROOT
-from tests.store._scripts import run_python
 
 distributed = pytest.importorskip('distributed')
 

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import pathlib
 import queue
 import uuid
 from collections.abc import Iterator
-from multiprocessing.process import BaseProcess
 from typing import Any
 
 import pytest
@@ -18,9 +16,8 @@ from proxystore.store import _stores
 from proxystore.store import unregister_store
 from proxystore.stream import StreamConsumer
 from proxystore.stream import StreamProducer
-from proxystore.stream.shims.queue import QueueLike
-from proxystore.stream.shims.queue import QueuePublisher
 from proxystore.stream.shims.queue import QueueSubscriber
+from tests.helpers.stream import queue_producer
 
 
 @pytest.fixture(autouse=True)
@@ -47,41 +44,9 @@ def file_store(
         yield store
 
 
-def stored_files(store: Store[Any]) -> list[str]:
-    """Names of the objects a File store holds."""
-    return sorted(
-        p.name for p in pathlib.Path(store.connector.store_dir).iterdir()
-    )
-
-
-@contextlib.contextmanager
-def started(process: BaseProcess) -> Iterator[BaseProcess]:
-    """Start `process`; kill it on the way out if it is still running."""
-    process.start()
-    try:
-        yield process
-    finally:
-        if process.is_alive():
-            process.kill()
-            process.join()
-
-
 @pytest.fixture
 def topic_queue() -> queue.Queue[bytes]:
     return queue.Queue()
-
-
-def queue_producer(
-    topic_queue: QueueLike,
-    store: Store[Any],
-    **options: Any,
-) -> StreamProducer[Any]:
-    """A producer of topic `'t'` to `topic_queue`, storing in `store`."""
-    return StreamProducer(
-        QueuePublisher({'t': topic_queue}),
-        default_store=store,
-        **options,
-    )
 
 
 @pytest.fixture

@@ -35,8 +35,8 @@ from proxystore.stream.filters import NullFilter
 from proxystore.stream.filters import SamplingFilter
 from proxystore.stream.shims.queue import QueuePublisher
 from proxystore.stream.shims.queue import QueueSubscriber
-from tests.stream.conftest import queue_producer
-from tests.stream.conftest import stored_files
+from tests.helpers.files import stored_files
+from tests.helpers.stream import queue_producer
 
 Pair = tuple[StreamProducer[Any], StreamConsumer[Any]]
 

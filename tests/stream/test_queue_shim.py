@@ -13,9 +13,9 @@ from proxystore.store import Store
 from proxystore.stream import StreamConsumer
 from proxystore.stream import StreamProducer
 from proxystore.stream.shims.queue import QueueSubscriber
-from tests.stream.conftest import queue_producer
-from tests.stream.conftest import started
-from tests.stream.conftest import stored_files
+from tests.helpers.files import stored_files
+from tests.helpers.processes import started
+from tests.helpers.stream import queue_producer
 
 
 def consume_into(messages: Any, results: Any) -> None:

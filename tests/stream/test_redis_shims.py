@@ -19,7 +19,7 @@ from proxystore.stream.shims.redis import RedisQueuePublisher
 from proxystore.stream.shims.redis import RedisQueueSubscriber
 from proxystore.stream.shims.redis import RedisSubscriber
 from tests.fixtures.redis import RedisServer
-from tests.stream.conftest import started
+from tests.helpers.processes import started
 
 
 @pytest.fixture

@@ -16,8 +16,8 @@ from proxystore.stream.exceptions import EventDecodeError
 from proxystore.stream.shims.zmq import ZeroMQPublisher
 from proxystore.stream.shims.zmq import ZeroMQSubscriber
 from tests.fixtures.ports import free_port
-from tests.stream.conftest import started
-from tests.stream.conftest import stored_files
+from tests.helpers.files import stored_files
+from tests.helpers.processes import started
 
 HOST = '127.0.0.1'
 

@@ -1,63 +1,21 @@
-"""Helpers shared by the tests of specific connectors.
+"""Helpers for the tests of specific connectors.
 
-`kill_mid_write` runs a writer in a spawned process and sends it `SIGKILL`
-as soon as a partial write shows up in the medium (for connectors that
-write to a hidden temporary file, `partial_temp_file` tells).
-`doc_examples` and `run_example` check that documentation examples run.
+`key_operations` lists every operation that takes a key. `kill_mid_write`
+runs a writer in a spawned process and sends it `SIGKILL` as soon as a
+partial write shows up in the medium (for connectors that write to a
+hidden temporary file, `partial_temp_file` tells).
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
-import pathlib
-import re
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from typing import Any
 
 _DEADLINE_S = 60
-
-DOCS = pathlib.Path(__file__).resolve().parents[2] / 'docs'
-"""The documentation folder."""
-
-
-def doc_examples(name: str) -> list[str]:
-    """The Python code blocks of `docs/<name>`."""
-    text = (DOCS / name).read_text()
-    return re.findall(r'```python\n(.*?)```', text, re.DOTALL)
-
-
-def run_example(
-    source: str,
-    directory: pathlib.Path,
-    env: dict[str, str] | None = None,
-    *,
-    timeout: float = 120,
-) -> None:
-    """Run `source` as a script in a fresh interpreter; it must succeed.
-
-    Args:
-        source: Python code.
-        directory: Where to write and run the script.
-        env: Extra environment variables.
-        timeout: Seconds the script may take.
-    """
-    script = directory / 'example.py'
-    script.write_text(source)
-    result = subprocess.run(
-        [sys.executable, str(script)],
-        env={**os.environ, 'PYTHONPATH': str(DOCS.parent), **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-        cwd=directory,
-    )
-    assert result.returncode == 0, result.stderr
 
 
 def key_operations(connector: Any, key: Any) -> list[Callable[[], Any]]:
