@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 from typing import TypeVar
 
-from proxystore.proxy._cbase import get_target
-from proxystore.proxy._cbase import has_target
 from proxystore.proxy._proxy import Proxy
+from proxystore.proxy._proxy import core_of
 
 T = TypeVar('T')
-
-
-def _check_proxy(proxy: Any) -> None:
-    if not isinstance(proxy, Proxy):
-        raise TypeError(f'Expected a Proxy, got {type(proxy).__name__}.')
 
 
 def extract(proxy: Proxy[T]) -> T:
@@ -25,18 +18,17 @@ def extract(proxy: Proxy[T]) -> T:
         ProxyResolveError: If the factory fails.
         TypeError: If `proxy` is not a proxy.
     """
-    _check_proxy(proxy)
-    return get_target(proxy)  # type: ignore[no-any-return]
+    return core_of(proxy).get_target(proxy)  # type: ignore[no-any-return]
 
 
 def get_factory(proxy: Proxy[T]) -> Callable[[], T]:
     """Return the factory of a proxy (never resolves).
 
     Raises:
+        AttributeError: If the proxy has no factory (not initialised).
         TypeError: If `proxy` is not a proxy.
     """
-    _check_proxy(proxy)
-    return proxy.__proxy_factory__
+    return core_of(proxy).get_factory(proxy)  # type: ignore[no-any-return]
 
 
 def is_resolved(proxy: Proxy[T]) -> bool:
@@ -45,8 +37,7 @@ def is_resolved(proxy: Proxy[T]) -> bool:
     Raises:
         TypeError: If `proxy` is not a proxy.
     """
-    _check_proxy(proxy)
-    return has_target(proxy)
+    return core_of(proxy).has_target(proxy)  # type: ignore[no-any-return]
 
 
 def resolve(proxy: Proxy[T]) -> None:
@@ -56,5 +47,4 @@ def resolve(proxy: Proxy[T]) -> None:
         ProxyResolveError: If the factory fails.
         TypeError: If `proxy` is not a proxy.
     """
-    _check_proxy(proxy)
-    get_target(proxy)
+    core_of(proxy).get_target(proxy)

@@ -17,7 +17,8 @@ class ProxyLocker(Generic[T]):
     Code that inspects arbitrary objects (`isinstance` checks, attribute
     probing, serializers) resolves a bare proxy; a locker exposes nothing
     of its proxy until [`unlock()`][proxystore.proxy.ProxyLocker.unlock].
-    Pickles as the proxy it holds (that is, as the proxy's factory).
+    Reading `locker._proxy` raises `AttributeError`. Pickles as the proxy
+    it holds (that is, as the proxy's factory).
 
     Args:
         proxy: The proxy to hold.
@@ -27,14 +28,22 @@ class ProxyLocker(Generic[T]):
     __slots__ = ('_proxy',)
 
     def __init__(self, proxy: Proxy[T]) -> None:
-        self._proxy = proxy
+        object.__setattr__(self, '_proxy', proxy)
+
+    def __getattribute__(self, name: str) -> Any:
+        if name == '_proxy':
+            raise AttributeError('Cannot access proxy attribute of a Locker')
+        return object.__getattribute__(self, name)
 
     def unlock(self) -> Proxy[T]:
         """Return the held proxy."""
-        return self._proxy
+        return _held(self)  # type: ignore[no-any-return]
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self._proxy,))
+        return (type(self), (_held(self),))
 
     def __repr__(self) -> str:
-        return f'{type(self).__name__}(<{type(self._proxy).__name__}>)'
+        return f'{type(self).__name__}(<{type(_held(self)).__name__}>)'
+
+
+_held = ProxyLocker.__dict__['_proxy'].__get__

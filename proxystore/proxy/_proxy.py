@@ -1,232 +1,83 @@
-"""The transparent lazy proxy."""
+"""The transparent lazy proxy, on top of the selected core."""
 
 from __future__ import annotations
 
 import copy
 import math
+import operator
+import os
+import types
 from collections.abc import Callable
+from types import ModuleType
+from typing import TYPE_CHECKING
 from typing import Any
 from typing import Generic
 from typing import TypeAlias
 from typing import TypeVar
 
-from proxystore.proxy._cbase import CProxy
-from proxystore.proxy._cbase import clear_target
-from proxystore.proxy._cbase import del_own_attr
-from proxystore.proxy._cbase import get_target
-from proxystore.proxy._cbase import get_target_attr
-from proxystore.proxy._cbase import has_target
-from proxystore.proxy._cbase import set_c_factory
-from proxystore.proxy._cbase import set_own_attr
-from proxystore.proxy._cbase import set_target
-from proxystore.proxy._resolver import Resolver
+from typing_extensions import TypeAliasType
+
+from proxystore.proxy import _backend
+
+if TYPE_CHECKING:
+    from proxystore.proxy._cproxy import ProxyBase as _Base
+else:
+    _Base = _backend.CORE.ProxyBase
 
 T = TypeVar('T')
 
-# Names every proxy answers itself instead of forwarding to the target.
-_BASE_OWN_NAMES = frozenset(
-    {
-        '__class__',
-        '__copy__',
-        '__deepcopy__',
-        '__orig_class__',
-        '__reduce__',
-        '__reduce_ex__',
-        '__weakref__',
-    },
-)
+FactoryType: TypeAlias = Callable[[], T]
+"""A callable with no arguments that returns the target (`Callable[[], T]`)."""
+DefaultClassType: TypeAlias = type | None
+"""The cached class of a proxy's target (`type | None`)."""
+DefaultHashType: TypeAlias = Exception | int | None
+"""The cached hash of a target, or the error `hash(target)` raised."""
 
 
-def _is_own_name(name: str) -> bool:
-    """Whether a name defined in a proxy class body belongs to the proxy.
-
-    Dunder names other than `__proxy_*__` are special methods that forward
-    to the target (so that `hasattr(p, '__next__')` reflects the target).
-    """
-    is_dunder = name.startswith('__') and name.endswith('__')
-    return not is_dunder or name.startswith('__proxy_')
-
-
-def _own_names(cls: type) -> frozenset[str]:
-    names = set(_BASE_OWN_NAMES)
-    for klass in cls.__mro__:
-        if issubclass(klass, Proxy):
-            names.update(n for n in vars(klass) if _is_own_name(n))
-    return frozenset(names)
-
-
-def _make_attribute_hooks(
-    own: frozenset[str],
-) -> tuple[
-    Callable[[Any, str], Any],
-    Callable[[Any, str, Any], None],
-    Callable[[Any, str], None],
-]:
-    """Build `__getattribute__`, `__setattr__`, `__delattr__` for a class.
-
-    The C base looks attributes up on the proxy first and forwards only
-    after an `AttributeError`, which makes every forwarded access pay for
-    raising and clearing an exception. These hooks test the name against
-    the class's own names (a set lookup) and otherwise forward directly.
-    """
-    object_getattribute = object.__getattribute__
-
-    def __getattribute__(self: Any, name: str) -> Any:
-        if name in own:
-            return object_getattribute(self, name)
-        return get_target_attr(self, name)
-
-    def __setattr__(self: Any, name: str, value: Any) -> None:
-        if name in own:
-            _check_defined(self, name)
-            set_own_attr(self, name, value)
-        else:
-            setattr(get_target(self), name, value)
-
-    def __delattr__(self: Any, name: str) -> None:
-        if name in own:
-            _check_defined(self, name)
-            del_own_attr(self, name)
-        else:
-            delattr(get_target(self), name)
-
-    return __getattribute__, __setattr__, __delattr__
-
-
-def _check_defined(proxy: Any, name: str) -> None:
-    # The C setattr forwards names its type lacks to the target; an own
-    # name must never reach the target (nor resolve the proxy).
-    if not hasattr(type(proxy), name):
-        raise AttributeError(
-            f'{type(proxy).__name__!r} object has no attribute {name!r}',
-        )
-
-
-def _install_attribute_hooks(cls: type) -> None:
-    getattribute, setattr_, delattr_ = _make_attribute_hooks(_own_names(cls))
-    type.__setattr__(cls, '__getattribute__', getattribute)
-    type.__setattr__(cls, '__setattr__', setattr_)
-    type.__setattr__(cls, '__delattr__', delattr_)
-
-
-def _init_proxy(
-    proxy: Proxy[Any],
-    factory: Callable[[], Any],
-    default_class: type | None,
-    default_hash: int | None,
-) -> None:
-    resolver = Resolver(factory, proxy)
-    _set_resolver(proxy, resolver)
-    set_c_factory(proxy, resolver)
-    _set_default_class(proxy, default_class)
-    _set_default_hash(proxy, default_hash)
-
-
-def _rebuild_proxy(
-    cls: type[Proxy[Any]],
-    factory: Callable[[], Any],
-    default_class: type | None,
-    default_hash: int | None,
-    state: Any,
-) -> Proxy[Any]:
-    """Unpickle a proxy: same class and factory, unresolved."""
-    proxy = cls.__new__(cls)
-    _init_proxy(proxy, factory, default_class, default_hash)
-    proxy.__proxy_setstate__(state)
-    return proxy
-
-
-class Proxy(CProxy, Generic[T]):  # type: ignore[misc]
-    """Lazy, transparent proxy of the object produced by a factory.
-
-    The first operation that needs the target calls `factory()` (exactly
-    once, even under concurrent access from several threads) and keeps the
-    result; every operation is then forwarded to the target. `type(p)` is
-    `Proxy` but `isinstance(p, T)` and `p.__class__` report the target's
-    class. Pickling a proxy pickles only its factory (and cached defaults);
-    the unpickled proxy is unresolved.
-
-    Args:
-        factory: Callable with no arguments that returns the target,
-            typically a [`Factory`][proxystore.factory.Factory].
-        cache_defaults: Record the target's class and hash (if hashable) so
-            that `isinstance()` and `hash()` work without resolving, also
-            after pickling. Resolves the proxy now if `target` is not given.
-        target: Pre-populate the proxy with its target (already resolved).
+def core_of(proxy: Any) -> ModuleType:
+    """Return the core module a proxy is built on.
 
     Raises:
-        TypeError: If `factory` is not callable.
+        TypeError: If `proxy` is not a proxy.
     """
+    cls = type(proxy)
+    for core in _backend.loaded():
+        if issubclass(cls, core.ProxyBase):
+            return core
+    raise TypeError(f'Expected a Proxy, got {cls.__name__}.')
 
-    __module__ = 'proxystore.proxy'
-    __slots__ = (
-        '__proxy_default_class__',
-        '__proxy_default_hash__',
-        '_proxy_resolver',
-        '__weakref__',
+
+def _rebuild_args(proxy: Any) -> tuple[Any, ...]:
+    core = core_of(proxy)
+    default_class, default_hash = core.get_defaults(proxy)
+    return (
+        type(proxy),
+        core.get_factory(proxy),
+        default_class,
+        default_hash,
+        proxy.__proxy_getstate__(),
     )
 
-    def __init__(
-        self,
-        factory: Callable[[], T],
-        *,
-        cache_defaults: bool = False,
-        target: T | None = None,
-    ) -> None:
-        if not callable(factory):
-            raise TypeError(
-                f'factory must be callable, got {type(factory).__name__}',
-            )
-        _init_proxy(self, factory, None, None)
-        if target is not None:
-            set_target(self, target)
-        if cache_defaults:
-            obj = get_target(self)
-            _set_default_class(self, obj.__class__)
-            _set_default_hash(self, _hash_or_none(obj))
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        _install_attribute_hooks(cls)
+def _context_method(proxy: Any, name: str) -> Any:
+    target = proxy.__proxy_wrapped__
+    method = getattr(type(target), name, None)
+    if method is None:
+        protocol = 'asynchronous ' if name.startswith('__a') else ''
+        raise TypeError(
+            f"'{type(target).__name__}' object does not support the "
+            f'{protocol}context manager protocol',
+        )
+    return types.MethodType(method, target)
 
-    @property
-    def __proxy_factory__(self) -> Callable[[], T]:
-        """The factory that produces the target."""
-        return _get_resolver(self).factory  # type: ignore[no-any-return]
 
-    @property
-    def __proxy_resolved__(self) -> bool:
-        """Whether the target is present (never resolves)."""
-        return has_target(self)
+class _ProxyMethods:
+    """Special methods without a type slot, shared by both cores."""
 
-    @property
-    def __proxy_target__(self) -> T | None:
-        """The target if resolved, else `None` (never resolves)."""
-        return get_target(self) if has_target(self) else None
+    __slots__ = ()
 
-    @__proxy_target__.setter
-    def __proxy_target__(self, target: T) -> None:
-        set_target(self, target)
-
-    @property
-    def __proxy_wrapped__(self) -> T:
-        """The target, resolving the proxy first if needed.
-
-        Assigning sets the target; deleting it makes the proxy unresolved
-        so that the next use calls the factory again.
-        """
-        return get_target(self)  # type: ignore[no-any-return]
-
-    @__proxy_wrapped__.setter
-    def __proxy_wrapped__(self, target: T) -> None:
-        set_target(self, target)
-
-    @__proxy_wrapped__.deleter
-    def __proxy_wrapped__(self) -> None:
-        resolver = _get_resolver(self)
-        with resolver.lock:
-            clear_target(self)
-            resolver.handed_out = False
+    if TYPE_CHECKING:
+        __proxy_wrapped__: Any
 
     def __proxy_getstate__(self) -> Any:
         """Extra state a subclass wants pickled (default: `None`).
@@ -244,82 +95,203 @@ class Proxy(CProxy, Generic[T]):  # type: ignore[misc]
         pickled factory and defaults, then calls this hook.
         """
 
-    @property  # type: ignore[misc]
-    def __class__(self) -> type:
-        if not has_target(self):
-            default = _get_default_class(self)
-            if default is not None:
-                return default  # type: ignore[no-any-return]
-        return get_target(self).__class__  # type: ignore[no-any-return]
-
-    def __hash__(self) -> int:
-        if not has_target(self):
-            default = _get_default_hash(self)
-            if default is not None:
-                return default  # type: ignore[no-any-return]
-        return hash(get_target(self))
-
-    def __repr__(self) -> str:
-        return repr(get_target(self))
-
     def __reduce_ex__(self, protocol: Any) -> tuple[Any, ...]:
-        return (
-            _rebuild_proxy,
-            (
-                type(self),
-                _get_resolver(self).factory,
-                _get_default_class(self),
-                _get_default_hash(self),
-                self.__proxy_getstate__(),
-            ),
-        )
+        cls, *rest = _rebuild_args(self)
+        # A plain Proxy unpickles as the plain Proxy of the receiving
+        # process, whichever core that process uses.
+        kind = None if cls in _PLAIN_CLASSES else cls
+        return (_rebuild_proxy, (kind, *rest))
 
     def __reduce__(self) -> tuple[Any, ...]:
         return self.__reduce_ex__(None)
 
-    def __copy__(self) -> T:
-        return copy.copy(get_target(self))  # type: ignore[no-any-return]
+    def __copy__(self) -> Any:
+        return _rebuild_proxy(*_rebuild_args(self))
 
-    def __deepcopy__(self, memo: dict[int, Any]) -> T:
-        return copy.deepcopy(get_target(self), memo)  # type: ignore[no-any-return]
+    def __deepcopy__(self, memo: dict[int, Any]) -> Any:
+        return _rebuild_proxy(*copy.deepcopy(_rebuild_args(self), memo))
 
-    # Special methods the C base does not forward.
-    def __next__(self) -> Any:
-        return next(get_target(self))
+    def __format__(self, spec: str) -> str:
+        return format(self.__proxy_wrapped__, spec)
 
-    def __floor__(self) -> Any:
-        return math.floor(get_target(self))
+    def __dir__(self) -> list[str]:
+        return dir(self.__proxy_wrapped__)
 
-    def __ceil__(self) -> Any:
-        return math.ceil(get_target(self))
-
-    def __trunc__(self) -> Any:
-        return math.trunc(get_target(self))
+    def __bytes__(self) -> bytes:
+        return bytes(self.__proxy_wrapped__)
 
     def __complex__(self) -> complex:
-        return complex(get_target(self))
+        return complex(self.__proxy_wrapped__)
+
+    def __reversed__(self) -> Any:
+        return reversed(self.__proxy_wrapped__)
+
+    def __round__(self, ndigits: Any = None) -> Any:
+        if ndigits is None:
+            return round(self.__proxy_wrapped__)
+        return round(self.__proxy_wrapped__, ndigits)
+
+    def __floor__(self) -> Any:
+        return math.floor(self.__proxy_wrapped__)
+
+    def __ceil__(self) -> Any:
+        return math.ceil(self.__proxy_wrapped__)
+
+    def __trunc__(self) -> Any:
+        return math.trunc(self.__proxy_wrapped__)
+
+    def __length_hint__(self) -> int:
+        return operator.length_hint(self.__proxy_wrapped__)
+
+    def __fspath__(self) -> Any:
+        return os.fspath(self.__proxy_wrapped__)
+
+    def __enter__(self) -> Any:
+        return _context_method(self, '__enter__')()
+
+    def __exit__(self, *args: Any) -> Any:
+        return _context_method(self, '__exit__')(*args)
+
+    async def __aenter__(self) -> Any:
+        return await _context_method(self, '__aenter__')()
+
+    async def __aexit__(self, *args: Any) -> Any:
+        return await _context_method(self, '__aexit__')(*args)
+
+    def __instancecheck__(self, instance: Any) -> bool:
+        return isinstance(instance, self.__proxy_wrapped__)
+
+    def __subclasscheck__(self, subclass: Any) -> bool:
+        return issubclass(subclass, self.__proxy_wrapped__)
 
 
-_member = Proxy.__dict__
-_get_resolver: Callable[[Any], Resolver] = _member['_proxy_resolver'].__get__
-_set_resolver: Callable[[Any, Resolver], None] = _member[
-    '_proxy_resolver'
-].__set__
-_get_default_class = _member['__proxy_default_class__'].__get__
-_set_default_class = _member['__proxy_default_class__'].__set__
-_get_default_hash = _member['__proxy_default_hash__'].__get__
-_set_default_hash = _member['__proxy_default_hash__'].__set__
-_install_attribute_hooks(Proxy)
 
 
-def _hash_or_none(obj: Any) -> int | None:
-    try:
-        return hash(obj)
-    except TypeError:
-        return None
+class Proxy(_Base, _ProxyMethods, Generic[T]):
+    """Lazy, transparent proxy of the object produced by a factory.
+
+    The first operation that needs the target calls `factory()` (exactly
+    once, even when several threads need it at the same time) and keeps the
+    result; every operation is then forwarded to the target. `type(p)` is
+    `Proxy` but `isinstance(p, T)` and `p.__class__` report the target's
+    class. Pickling a proxy pickles only its factory (and cached defaults);
+    the unpickled proxy is unresolved. `repr(p)` describes the proxy and
+    never resolves it; `str(p)` is the target's.
+
+    Any exception the factory raises is wrapped in a
+    [`ProxyResolveError`][proxystore.proxy.ProxyResolveError] whose
+    `.cause` is the original; the proxy stays unresolved, so the next use
+    calls the factory again.
+
+    Special attributes (never forwarded): `__proxy_factory__` (deletable),
+    `__proxy_target__` (raises `AttributeError` while unresolved),
+    `__proxy_resolved__`, `__proxy_wrapped__` (resolves; assigning sets the
+    target, deleting drops it), `__proxy_default_class__` and
+    `__proxy_default_hash__`.
+
+    Args:
+        factory: Callable with no arguments that returns the target,
+            typically a [`Factory`][proxystore.factory.Factory].
+        cache_defaults: With `target`, record the target's class and hash
+            (or the `TypeError` hashing raises) so that `isinstance()` and
+            `hash()` work without resolving, also after pickling. Does
+            nothing without `target`.
+        target: Pre-populate the proxy with its target (already resolved).
+
+    Raises:
+        TypeError: If `factory` is not callable.
+    """
+
+    __module__ = 'proxystore.proxy'
+    __slots__ = ()
+
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            factory: FactoryType[T],
+            *,
+            cache_defaults: bool = False,
+            target: T | None = None,
+        ) -> None: ...
+
+        @property
+        def __proxy_factory__(self) -> FactoryType[T]: ...
+
+        @__proxy_factory__.setter
+        def __proxy_factory__(self, factory: FactoryType[T]) -> None: ...
+
+        @__proxy_factory__.deleter
+        def __proxy_factory__(self) -> None: ...
+
+        @property
+        def __proxy_target__(self) -> T: ...
+
+        @__proxy_target__.setter
+        def __proxy_target__(self, target: T) -> None: ...
+
+        @property
+        def __proxy_wrapped__(self) -> T: ...
+
+        @__proxy_wrapped__.setter
+        def __proxy_wrapped__(self, target: T) -> None: ...
+
+        @__proxy_wrapped__.deleter
+        def __proxy_wrapped__(self) -> None: ...
 
 
-ProxyOr: TypeAlias = Proxy[T] | T
+def make_proxy_class(core: ModuleType) -> type[Proxy[Any]]:
+    """Build the plain `Proxy` class on another core (for tests).
+
+    Args:
+        core: A core module returned by `_backend.load()`.
+    """
+    if core is _backend.CORE:
+        return Proxy
+    for cls in _PLAIN_CLASSES:
+        if issubclass(cls, core.ProxyBase):
+            return cls
+    namespace = {
+        '__doc__': Proxy.__doc__,
+        '__module__': Proxy.__module__,
+        '__qualname__': Proxy.__qualname__,
+        '__slots__': (),
+    }
+    bases = (core.ProxyBase, _ProxyMethods, Generic[T])  # type: ignore[index]
+    plain: type[Proxy[Any]] = types.new_class(
+        'Proxy',
+        bases,
+        exec_body=lambda ns: ns.update(namespace),
+    )
+    _PLAIN_CLASSES.add(plain)
+    return plain
+
+
+_PLAIN_CLASSES: set[type[Any]] = {Proxy}
+
+
+def _rebuild_proxy(
+    cls: type[Proxy[Any]] | None,
+    factory: Callable[[], Any],
+    default_class: type | None,
+    default_hash: Any,
+    state: Any,
+) -> Proxy[Any]:
+    """Unpickle a proxy: same class (a plain `Proxy` if None), unresolved."""
+    kind = Proxy if cls is None else cls
+    proxy = kind.__new__(kind)
+    core_of(proxy).setup(proxy, factory, default_class, default_hash)
+    proxy.__proxy_setstate__(state)
+    return proxy
+
+
+ProxyOr = TypeAliasType('ProxyOr', Proxy[T] | T, type_params=(T,))
 """A proxy of `T` or a `T` itself."""
 
-__all__ = ['Proxy', 'ProxyOr']
+__all__ = [
+    'DefaultClassType',
+    'DefaultHashType',
+    'FactoryType',
+    'Proxy',
+    'ProxyOr',
+]

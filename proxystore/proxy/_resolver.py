@@ -1,86 +1,111 @@
-"""Thread-safe, exactly-once resolution of a proxy's factory."""
+"""Thread-safe, exactly-once resolution shared by both implementations.
+
+A proxy core (C or pure Python) calls the resolver only while its target
+is missing. The resolver calls the factory once even when many threads
+need the target at the same time: the first thread calls it, the others
+wait for it and then use the same target. A factory that fails leaves the
+proxy unresolved, so the next access calls the factory again.
+"""
 
 from __future__ import annotations
 
 import threading
-import time
-import weakref
+from collections.abc import Callable
 from typing import Any
+from typing import Protocol
 
-from proxystore.proxy._cbase import clear_target
-from proxystore.proxy._cbase import get_target
-from proxystore.proxy._cbase import has_target
 from proxystore.proxy._exceptions import ProxyResolveError
 
-# How long a thread that lost the resolution race waits for the winner's
-# C code to store the target before giving up and calling the factory.
-_HANDOFF_TIMEOUT_S = 5.0
-_NOTHING: Any = object()
+NOT_INITIALIZED = 'Proxy is not initialized: __proxy_factory__ is missing.'
+FACTORY_FAILED = (
+    'The factory raised an error while resolving the target object; see '
+    'the stack trace above (the cause of this error) for what went wrong.'
+)
+SELF_REFERENCE = 'The factory of a proxy used the proxy it is resolving.'
 
 
-def call_factory(factory: Any) -> Any:
-    """Call `factory()`, wrapping failures in `ProxyResolveError`."""
+class Backend(Protocol):
+    """The slot accessors a proxy core provides."""
+
+    def has_target(self, proxy: Any, /) -> bool:
+        """Whether the target is present."""
+
+    def peek_target(self, proxy: Any, /) -> Any:
+        """The target; `AttributeError` while unresolved."""
+
+    def set_target(self, proxy: Any, target: Any, /) -> None:
+        """Store the target."""
+
+    def get_factory(self, proxy: Any, /) -> Any:
+        """The factory; `AttributeError` if missing."""
+
+
+class _Pending:
+    __slots__ = ('done', 'thread')
+
+    def __init__(self) -> None:
+        self.thread = threading.get_ident()
+        self.done = threading.Event()
+
+
+# One lock for all proxies: it is held only to look at or change the
+# bookkeeping below, never while a factory runs.
+_lock = threading.Lock()
+_pending: dict[int, _Pending] = {}
+
+
+def call_factory(backend: Backend, proxy: Any) -> Any:
+    """Call the proxy's factory, wrapping any failure.
+
+    Raises:
+        ProxyResolveError: If the proxy has no factory or the factory
+            raised an `Exception` (kept in `.cause`).
+    """
+    try:
+        factory = backend.get_factory(proxy)
+    except AttributeError as e:
+        raise ProxyResolveError(NOT_INITIALIZED, e) from e
     try:
         return factory()
-    except ProxyResolveError:
-        raise
     except Exception as e:
-        raise ProxyResolveError(
-            f'Failed to resolve the proxy target: {type(factory).__name__} '
-            f'raised {type(e).__name__}: {e}',
-        ) from e
+        raise ProxyResolveError(FACTORY_FAILED, e) from e
 
 
-def _take_stored_target(proxy: Any) -> Any:
-    """Wait until the proxy's target slot is filled, then take it out.
-
-    The C base stores whatever the factory slot returns into the target
-    slot *without* releasing a value stored there meanwhile. A thread that
-    lost the race therefore empties the slot before returning the same
-    target, so that no reference to the target leaks.
-    """
-    deadline = time.monotonic() + _HANDOFF_TIMEOUT_S
-    while not has_target(proxy):
-        if time.monotonic() > deadline:
-            return _NOTHING
-        time.sleep(0)
-    target = get_target(proxy)
-    clear_target(proxy)
-    return target
-
-
-class Resolver:
-    """The callable stored in the C factory slot of a proxy.
-
-    The C base calls it whenever an operation needs the target and the
-    target slot is empty. Concurrent callers are serialized so that the
-    user's factory runs once; later callers get the same target. The lock
-    is reentrant so that a factory that (wrongly) uses its own proxy fails
-    with a `RecursionError` (wrapped) instead of deadlocking.
+def make_resolver(backend: Backend) -> Callable[[Any], Any]:
+    """Return the resolver for proxies of one core.
 
     Args:
-        factory: The user's factory.
-        proxy: The proxy this resolver belongs to (held weakly).
+        backend: Accessors of the core's proxy slots.
     """
+    has_target = backend.has_target
+    peek_target = backend.peek_target
+    set_target = backend.set_target
 
-    __slots__ = ('factory', 'handed_out', 'lock', '_proxy_ref')
+    def resolve(proxy: Any) -> Any:
+        key = id(proxy)
+        while True:
+            with _lock:
+                if has_target(proxy):
+                    return peek_target(proxy)
+                pending = _pending.get(key)
+                if pending is None:
+                    pending = _pending[key] = _Pending()
+                    break
+            if pending.thread == threading.get_ident():
+                error = RecursionError(SELF_REFERENCE)
+                raise ProxyResolveError(SELF_REFERENCE, error)
+            pending.done.wait()
+        try:
+            target = call_factory(backend, proxy)
+            with _lock:
+                if has_target(proxy):  # assigned while the factory ran
+                    target = peek_target(proxy)
+                else:
+                    set_target(proxy, target)
+        finally:
+            with _lock:
+                del _pending[key]
+            pending.done.set()
+        return target
 
-    def __init__(self, factory: Any, proxy: Any) -> None:
-        self.factory = factory
-        self.lock = threading.RLock()
-        # True from the moment a target was returned to the C base until
-        # the target is explicitly dropped from the proxy.
-        self.handed_out = False
-        self._proxy_ref = weakref.ref(proxy)
-
-    def __call__(self) -> Any:
-        with self.lock:
-            if self.handed_out:
-                proxy = self._proxy_ref()
-                if proxy is not None:
-                    target = _take_stored_target(proxy)
-                    if target is not _NOTHING:
-                        return target
-            target = call_factory(self.factory)
-            self.handed_out = True
-            return target
+    return resolve

@@ -97,7 +97,6 @@ UNARY: list[tuple[str, Any, Callable[[Any], Any]]] = [
     ('getitem', {'a': 1}, lambda o: o['a']),
     ('slice', [1, 2, 3, 4], lambda o: o[1:3]),
     ('str', 12.5, str),
-    ('repr', [1, 'a'], repr),
     ('format', 3.14159, lambda o: f'{o:.2f}'),
     ('bytes', b'abc', bytes),
     ('round', 3.14159, lambda o: round(o, 2)),
@@ -268,24 +267,41 @@ def test_isinstance_and_class_report_target() -> None:
     assert isinstance(proxy, Proxy)
 
 
-def test_hasattr_reflects_target_for_special_methods() -> None:
+def test_hasattr_reflects_target_for_plain_names() -> None:
     proxy = make([1, 2])
-    # The proxy class defines __next__ to forward it, but a list has none.
-    assert not hasattr(proxy, '__next__')
     assert hasattr(proxy, 'append')
+    assert not hasattr(proxy, 'missing')
+    # Special methods and the proxy's own hooks are the proxy's.
+    for name in ('__next__', '__getattr__', '__setattr__', '__delattr__'):
+        assert hasattr(proxy, name)
 
 
-def test_copy_and_deepcopy_copy_the_target() -> None:
+def test_copy_and_deepcopy_make_new_unresolved_proxies() -> None:
     import copy
 
     target = {'a': [1]}
-    proxy = make(target)
+    factory = SimpleFactory(target)
+    proxy = Proxy(factory)
+    assert proxy == target
     shallow = copy.copy(proxy)
+    assert type(shallow) is Proxy
+    assert not is_resolved(shallow)
+    assert shallow.__proxy_factory__ is factory
     deep = copy.deepcopy(proxy)
-    assert shallow == target
+    assert type(deep) is Proxy
+    assert not is_resolved(deep)
+    assert deep.__proxy_factory__ is not factory
     assert deep == target
-    assert shallow['a'] is target['a']
-    assert deep['a'] is not target['a']
+    assert extract(deep)['a'] is not target['a']
+
+
+def test_deepcopy_does_not_use_the_targets_deepcopy() -> None:
+    import copy
+
+    import numpy as np
+
+    proxy = make(np.arange(3))
+    assert type(copy.deepcopy(proxy)) is Proxy
 
 
 def test_next_forwards_to_iterator_target() -> None:
@@ -304,7 +320,16 @@ def test_unhashable_target_hash_raises() -> None:
         hash(make([1]))
 
 
-def test_str_and_repr_of_target() -> None:
-    proxy = make({'k': 'v'})
-    assert str(proxy) == str({'k': 'v'})
-    assert repr(proxy) == repr({'k': 'v'})
+def test_str_forwards_and_repr_describes_the_proxy() -> None:
+    target = {'k': 'v'}
+    factory = SimpleFactory(target)
+    proxy = Proxy(factory)
+    assert repr(proxy) == (
+        f'<Proxy at 0x{id(proxy):x} with factory {factory!r}>'
+    )
+    assert not is_resolved(proxy)
+    assert str(proxy) == str(target)
+    assert repr(proxy) == (
+        f'<Proxy at 0x{id(proxy):x} wrapping {target!r} at '
+        f'0x{id(target):x} with factory {factory!r}>'
+    )

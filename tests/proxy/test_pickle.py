@@ -1,13 +1,10 @@
 from __future__ import annotations
 
-import multiprocessing
 import pathlib
 import pickle
-from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 import cloudpickle
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -15,11 +12,12 @@ from proxystore.connectors.file import FileConnector
 from proxystore.factory import LambdaFactory
 from proxystore.factory import SimpleFactory
 from proxystore.proxy import Proxy
+from proxystore.proxy import Proxy as PublicProxy
 from proxystore.proxy import ProxyLocker
 from proxystore.proxy import is_resolved
 from proxystore.store import Store
 from tests.proxy.test_special import _RESTORED
-from tests.proxy.test_special import Tagged
+from tests.proxy.test_special import TAGGED
 
 
 class Unpicklable:
@@ -45,7 +43,8 @@ def test_pickles_factory_only_unresolved_and_resolved() -> None:
     resolved = pickle.dumps(proxy)
     assert resolved == unresolved
     restored = pickle.loads(resolved)
-    assert type(restored) is Proxy
+    # Always the plain Proxy of the unpickling process (its own core).
+    assert type(restored) is PublicProxy
     assert not is_resolved(restored)
     assert restored == Unpicklable()
 
@@ -72,14 +71,15 @@ def test_target_prepopulated_proxy_pickles_as_factory() -> None:
     ),
 )
 def test_pickle_roundtrip_property(obj: Any) -> None:
-    proxy = Proxy(SimpleFactory(obj), cache_defaults=True)
+    proxy = Proxy(SimpleFactory(obj), cache_defaults=True, target=obj)
     restored = pickle.loads(pickle.dumps(proxy))
     assert not is_resolved(restored)
     assert restored.__proxy_default_class__ is type(obj)
     assert restored == obj
 
 
-def test_subclass_survives_pickling_with_state() -> None:
+def test_subclass_survives_pickling_with_state(implementation: str) -> None:
+    Tagged = TAGGED[implementation]  # noqa: N806
     proxy = Tagged(SimpleFactory([1]))
     _RESTORED.clear()
     restored = pickle.loads(pickle.dumps(proxy))
@@ -90,7 +90,11 @@ def test_subclass_survives_pickling_with_state() -> None:
 
 
 def test_cloudpickle_keeps_cached_defaults_unresolved() -> None:
-    proxy = Proxy(LambdaFactory(make_unpicklable), cache_defaults=True)
+    proxy = Proxy(
+        LambdaFactory(make_unpicklable),
+        cache_defaults=True,
+        target=Unpicklable(),
+    )
     restored = cloudpickle.loads(cloudpickle.dumps(proxy))
     assert not is_resolved(restored)
     assert isinstance(restored, Unpicklable)
@@ -103,7 +107,7 @@ def test_locker_pickles_and_unlocks() -> None:
     restored = pickle.loads(pickle.dumps(locker))
     assert isinstance(restored, ProxyLocker)
     proxy = restored.unlock()
-    assert type(proxy) is Proxy
+    assert type(proxy) is PublicProxy
     assert not is_resolved(proxy)
     assert proxy == Unpicklable()
     assert 'ProxyLocker' in repr(restored)
@@ -121,15 +125,23 @@ def resolve_in_child(proxy: Any) -> tuple[str, int, bool]:
     return type(proxy).__name__, len(proxy), is_resolved(proxy)
 
 
-@pytest.fixture(scope='module')
-def spawn_pool() -> Any:
-    context = multiprocessing.get_context('spawn')
-    with ProcessPoolExecutor(1, mp_context=context) as pool:
-        yield pool
+def implementation_in_child() -> str:
+    import proxystore.proxy
+
+    return proxystore.proxy.IMPLEMENTATION
+
+
+def test_spawned_worker_uses_the_requested_core(spawn_pool: Any) -> None:
+    child = spawn_pool.submit(implementation_in_child).result()
+    assert child == spawn_pool.implementation
 
 
 def test_cache_defaults_across_spawned_process(spawn_pool: Any) -> None:
-    proxy = Proxy(LambdaFactory(make_unpicklable), cache_defaults=True)
+    proxy = Proxy(
+        LambdaFactory(make_unpicklable),
+        cache_defaults=True,
+        target=Unpicklable(),
+    )
     is_instance, value_hash, resolved = spawn_pool.submit(
         inspect_in_child,
         proxy,
@@ -165,7 +177,7 @@ def test_store_populate_target_proxy_in_spawned_process(
     """Issue 2: `isinstance` and `hash` work in another process unresolved."""
     value = ('weights', 1.5, 3)
     connector = FileConnector(str(tmp_path / 'store'))
-    with Store('populate-spawn', connector) as store:
+    with Store(f'populate-{tmp_path.name}', connector) as store:
         proxy = store.proxy(value, populate_target=True)
         assert is_resolved(proxy)
         is_instance, value_hash, resolved, target = spawn_pool.submit(

@@ -64,9 +64,10 @@ def test_factory_error_is_wrapped_with_cause() -> None:
     proxy = Proxy(FlakyFactory(cause))
     with pytest.raises(ProxyResolveError) as info:
         len(proxy)
+    assert info.value.cause is cause
     assert info.value.__cause__ is cause
-    assert 'ValueError: bad key' in str(info.value)
-    assert 'FlakyFactory' in str(info.value)
+    assert 'factory raised an error while resolving' in str(info.value)
+    assert 'stack trace' in str(info.value)
 
 
 def test_failed_resolution_leaves_proxy_usable() -> None:
@@ -78,13 +79,48 @@ def test_failed_resolution_leaves_proxy_usable() -> None:
     assert is_resolved(proxy)
 
 
-def test_resolve_error_subclass_is_reraised_unchanged() -> None:
-    error = MissingKeyError('key abc missing from store s')
+def test_resolve_error_subclass_is_wrapped_too() -> None:
+    error = MissingKeyError('key abc missing', ValueError('abc'))
     proxy = Proxy(FlakyFactory(error))
-    with pytest.raises(MissingKeyError) as info:
+    with pytest.raises(ProxyResolveError) as info:
         proxy.upper()
-    assert info.value is error
-    assert info.value.__cause__ is None
+    assert type(info.value) is ProxyResolveError
+    assert info.value.cause is error
+    assert proxy.upper() == 'OK'
+
+
+def test_nested_proxy_error_is_wrapped_again() -> None:
+    inner = Proxy(FlakyFactory(KeyError('k'), failures=2))
+    outer = Proxy(lambda: inner + '!')
+    with pytest.raises(ProxyResolveError) as info:
+        str(outer)
+    assert isinstance(info.value.cause, ProxyResolveError)
+    assert isinstance(info.value.cause.cause, KeyError)
+
+
+def test_resolve_error_pickles_with_its_cause() -> None:
+    import pickle
+
+    error = ProxyResolveError('message', ValueError('v'))
+    restored = pickle.loads(pickle.dumps(error))
+    assert str(restored) == 'message'
+    assert isinstance(restored.cause, ValueError)
+    assert restored.cause.args == ('v',)
+
+
+def test_uninitialised_proxy_raises_resolve_error() -> None:
+    proxy = Proxy.__new__(Proxy)
+    with pytest.raises(ProxyResolveError, match='not initialized'):
+        proxy + 1
+    initialised = Proxy(lambda: 1)
+    del initialised.__proxy_factory__
+    with pytest.raises(
+        ProxyResolveError,
+        match=r'Proxy is not initialized: __proxy_factory__ is missing\.',
+    ):
+        len(initialised)
+    with pytest.raises(AttributeError):
+        del initialised.__proxy_factory__
 
 
 def test_base_exceptions_are_not_wrapped() -> None:
