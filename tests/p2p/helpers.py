@@ -125,3 +125,27 @@ async def stun_responder(
         yield transport.get_extra_info('sockname')[:2], protocol
     finally:
         transport.close()
+
+
+async def _serve_stun(addresses: list[tuple[str, int]]) -> None:
+    loop = asyncio.get_running_loop()
+    for host, port in addresses:
+        await loop.create_datagram_endpoint(
+            StunResponder,
+            local_addr=(host, port),
+            family=socket.AF_INET,
+        )
+    print('ready', flush=True)
+    await asyncio.Event().wait()
+
+
+if __name__ == '__main__':
+    # python -m tests.p2p.helpers HOST:PORT [HOST:PORT ...]: STUN responders
+    # (for network-namespace tests, where they run in another namespace).
+    import sys
+
+    servers = []
+    for arg in sys.argv[1:]:
+        host, _, port = arg.rpartition(':')
+        servers.append((host, int(port)))
+    asyncio.run(_serve_stun(servers))
