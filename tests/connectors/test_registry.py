@@ -166,3 +166,28 @@ def test_registry_imports_no_connector() -> None:
     assert 'proxystore.connectors.local' not in out
     assert 'proxystore.serialize' not in out
     assert 'proxystore.store' not in out
+
+
+@pytest.mark.timeout(60)
+def test_missing_optional_dependency_names_the_extra() -> None:
+    # A fresh interpreter in which redis-py cannot be imported.
+    code = (
+        'import sys\n'
+        'sys.modules["redis"] = None\n'
+        'from proxystore.store.config import ConnectorConfig\n'
+        'config = ConnectorConfig(kind="redis", options={})\n'
+        'try:\n'
+        '    config.get_connector()\n'
+        'except ValueError as e:\n'
+        '    print(type(e).__name__, e)\n'
+    )
+    out = subprocess.run(
+        [sys.executable, '-c', code],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    assert out.startswith('ConnectorImportError')
+    assert '"redis"' in out
+    assert "pip install 'proxystore[redis]'" in out
