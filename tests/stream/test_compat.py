@@ -21,19 +21,24 @@ from proxystore.connectors.registry import register_connector
 from proxystore.serialize import SerializationError
 from proxystore.store import Store
 from proxystore.store import get_store
+from proxystore.store.config import ConnectorConfig
+from proxystore.store.config import StoreConfig
 from proxystore.stream import StreamConsumer
 from proxystore.stream import StreamProducer
 from proxystore.stream import protocols
+from proxystore.stream.events import EndOfStreamEvent
 from proxystore.stream.events import EventBatch
 from proxystore.stream.events import NewObjectKeyEvent
+from proxystore.stream.exceptions import EventDecodeError
+from proxystore.stream.exceptions import EventEncodeError
 from proxystore.stream.exceptions import TopicClosedError
 from proxystore.stream.filters import SamplingFilter
 from proxystore.stream.shims.queue import QueueEmptyError
 from proxystore.stream.shims.queue import QueuePublisher
 from proxystore.stream.shims.queue import QueueSubscriber
 from proxystore.warnings import ExperimentalWarning
-from tests.stream.conftest import queue_producer
-from tests.stream.conftest import stored_files
+from tests.helpers.files import stored_files
+from tests.helpers.stream import queue_producer
 
 
 def test_import_emits_experimental_warning() -> None:
@@ -280,3 +285,59 @@ def test_send_to_closed_topic_sends_nothing(
     with pytest.raises(TopicClosedError):
         producer.send('t', 'late')
     assert topic_queue.qsize() == count
+
+
+class OneBatch(Events):
+    """An event subscriber delivering one prepared batch, then the end."""
+
+    def __init__(self, batch: EventBatch) -> None:
+        self.batches = [batch, EventBatch('t', [EndOfStreamEvent('t')])]
+
+    def next_events(self) -> EventBatch:
+        return self.batches.pop(0)
+
+
+def test_event_subscriber_events_are_checked_too() -> None:
+    config = StoreConfig.model_construct(
+        name='evil',
+        connector=ConnectorConfig.model_construct(
+            kind='subprocess.Popen',
+            options={},
+        ),
+    )
+    event = NewObjectKeyEvent(
+        't',
+        'proxystore.connectors.local.LocalKey',
+        ['k'],
+        True,
+        {},
+        config,
+    )
+    consumer: StreamConsumer[Any] = StreamConsumer(
+        OneBatch(EventBatch('t', [event])),
+    )
+    with pytest.raises(EventDecodeError, match='subprocess.Popen'):
+        consumer.next()
+    assert get_store('evil') is None
+    with pytest.raises(StopIteration):
+        consumer.next()
+
+
+def test_unencodable_inline_aggregate_is_dropped_with_a_clear_error(
+    topic_queue: queue.Queue[bytes],
+) -> None:
+    def to_lock(objs: list[Any]) -> Any:
+        return threading.Lock() if len(objs) > 1 else objs[0]
+
+    producer: StreamProducer[Any] = StreamProducer(
+        QueuePublisher({'t': topic_queue}),
+        aggregator=to_lock,
+        batch_size=2,
+    )
+    producer.send('t', 1)
+    with pytest.raises(EventEncodeError, match='aggregate of 2 object'):
+        producer.send('t', 2)
+    assert topic_queue.empty()
+    producer.send('t', 3)  # the topic goes on
+    producer.close(topics=['t'])
+    assert list(StreamConsumer(QueueSubscriber(topic_queue))) == [3]
