@@ -20,16 +20,10 @@ async def _settle(task: asyncio.Task[object]) -> None:
 def test_failing_task_logs_and_exits(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    exits: list[BaseException] = []
-
     async def boom() -> None:
         raise KeyError('lost')
 
     async def main() -> None:
-        loop = asyncio.get_running_loop()
-        loop.set_exception_handler(
-            lambda _loop, ctx: exits.append(ctx['exception']),
-        )
         task = spawn_guarded_background_task(boom)
         task.set_name('worker')
         await _settle(task)
