@@ -12,6 +12,7 @@ from proxystore.proxy import extract
 from proxystore.store import Store
 from proxystore.stream import StreamConsumer
 from proxystore.stream import StreamProducer
+from proxystore.stream.shims.queue import QueuePublisher
 from proxystore.stream.shims.queue import QueueSubscriber
 from tests.helpers.files import stored_files
 from tests.helpers.processes import started
@@ -56,3 +57,31 @@ def test_spawned_consumer(file_store: Store[Any]) -> None:
     (left,) = stored_files(file_store)
     assert not file_store.closed
     assert file_store.get(FileKey(left)) == {'k': [1, 2]}
+
+
+def consume_inline(messages: Any, results: Any) -> None:
+    """Consume an inline stream (no store) in a spawned process."""
+    consumer: StreamConsumer[Any] = StreamConsumer(
+        QueueSubscriber(messages, timeout=60),
+    )
+    results.put([(type(obj).__name__, obj) for obj in consumer])
+    consumer.close()
+
+
+def test_spawned_consumer_of_inline_objects() -> None:
+    context = multiprocessing.get_context('spawn')
+    messages = context.Queue()
+    results = context.Queue()
+    process = context.Process(target=consume_inline, args=(messages, results))
+    with started(process):
+        producer: StreamProducer[Any] = StreamProducer(
+            QueuePublisher({'t': messages}),
+        )
+        producer.send('t', {'small': (1, b'\x00')})
+        producer.send('t', 'text')
+        producer.close(topics=['t'], publisher=False)
+        seen = results.get(timeout=60)
+        process.join(timeout=60)
+        assert process.exitcode == 0
+    # No store anywhere: the objects travelled in the events themselves.
+    assert seen == [('dict', {'small': (1, b'\x00')}), ('str', 'text')]
