@@ -15,7 +15,7 @@ import traceback
 
 from benchmarks.common import Row
 
-SECTIONS = ['proxy', 'store', 'shm', 'redis', 'endpoint']
+SECTIONS = ['proxy', 'store', 'shm', 'redis', 'endpoint', 'reliability', 'p2p']
 
 
 def format_table(rows: list[Row]) -> str:

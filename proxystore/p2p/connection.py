@@ -71,6 +71,13 @@ MAX_CHUNK_SIZE_STRING = 2**15
 MAX_CHUNK_SIZE_BYTES = 2**15
 """Largest chunk of a bytes message."""
 
+RELAYED_CHUNK_SIZE = 2**18
+"""Largest chunk of a relayed message (bytes, or characters of a str).
+
+One chunk is one relay frame: base64 makes it 4/3 larger, which stays
+under the relay's default 512 KiB peer-data frame limit.
+"""
+
 MAX_MESSAGE_SIZE_DEFAULT = 2**31
 """Default largest message (bytes) a connection accepts from its peer."""
 
@@ -200,15 +207,20 @@ class _BaseConnection:
             if asyncio.iscoroutine(result):
                 asyncio.ensure_future(result)
 
-    def _frames(self, message: bytes | str) -> Iterator[bytes]:
-        """Cut a message into the wire frames of its chunks."""
+    def _frames(
+        self,
+        message: bytes | str,
+        size: int | None = None,
+    ) -> Iterator[bytes]:
+        """Cut a message into the wire frames of chunks of `size`."""
         if not message:
             raise PeerConnectionError('Cannot send an empty message.')
-        size = (
-            MAX_CHUNK_SIZE_STRING
-            if isinstance(message, str)
-            else MAX_CHUNK_SIZE_BYTES
-        )
+        if size is None:
+            size = (
+                MAX_CHUNK_SIZE_STRING
+                if isinstance(message, str)
+                else MAX_CHUNK_SIZE_BYTES
+            )
         try:
             stream_id = self._counter.increment()
         except ValueError as e:
@@ -578,7 +590,7 @@ class RelayedConnection(_BaseConnection):
         assert self._peer_uuid is not None
         peer = self._peer_uuid
         source = self._relay_client.uuid
-        frames = self._frames(message)
+        frames = self._frames(message, RELAYED_CHUNK_SIZE)
 
         async def _send_all() -> None:
             for frame in frames:
