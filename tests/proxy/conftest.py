@@ -33,16 +33,26 @@ def proxy_class(name: Any) -> Any:
     return make_proxy_class(core)
 
 
+_current: list[str] = []
+
+
+def current_implementation() -> str:
+    """The core the running test uses (`'c'` or `'python'`)."""
+    return _current[-1]
+
+
 @pytest.fixture(params=IMPLEMENTATIONS, autouse=True)
 def implementation(
     request: pytest.FixtureRequest,
     monkeypatch: pytest.MonkeyPatch,
-) -> str:
+) -> Iterator[str]:
     """Run the test with `Proxy` bound to each core in turn."""
     cls = proxy_class(request.param)
     if hasattr(request.module, 'Proxy'):
         monkeypatch.setattr(request.module, 'Proxy', cls)
-    return str(request.param)
+    _current.append(str(request.param))
+    yield str(request.param)
+    _current.pop()
 
 
 @pytest.fixture(scope='module', params=IMPLEMENTATIONS)

@@ -1,0 +1,201 @@
+"""ProxyStore's exact proxy semantics (COMPAT-core X8-X18), on both cores."""
+
+from __future__ import annotations
+
+import operator
+import weakref
+from typing import Any
+
+import pytest
+
+from proxystore.factory import SimpleFactory
+from proxystore.proxy import Proxy
+from proxystore.proxy import ProxyLocker
+from proxystore.proxy import ProxyResolveError
+from proxystore.proxy import is_resolved
+
+
+class Counting:
+    def __init__(self, obj: Any) -> None:
+        self.obj = obj
+        self.calls = 0
+
+    def __call__(self) -> Any:
+        self.calls += 1
+        return self.obj
+
+
+class IntOnly:
+    def __int__(self) -> int:
+        return 2
+
+
+class Documented:
+    """Target doc."""
+
+    x = 1
+
+
+def test_index_falls_back_to_int() -> None:
+    assert operator.index(Proxy(SimpleFactory(5))) == 5
+    proxy = Proxy(SimpleFactory(IntOnly()))
+    assert operator.index(proxy) == 2
+    assert ['a', 'b', 'c'][proxy] == 'c'
+    with pytest.raises(TypeError):
+        operator.index(Proxy(SimpleFactory(object())))
+
+
+def test_non_callable_factory() -> None:
+    with pytest.raises(TypeError, match=r'^Factory must be callable\.$'):
+        Proxy(42)  # type: ignore[arg-type]
+
+
+def test_repr_never_resolves() -> None:
+    factory = Counting([1])
+    proxy = Proxy(factory)
+    text = repr(proxy)
+    assert text.startswith(f'<Proxy at 0x{id(proxy):x} with factory ')
+    assert factory.calls == 0
+    uninitialised = Proxy.__new__(Proxy)
+    assert 'with factory None' in repr(uninitialised)
+
+
+def test_proxy_target_raises_until_resolved() -> None:
+    proxy = Proxy(Counting([1]))
+    with pytest.raises(AttributeError):
+        _ = proxy.__proxy_target__
+    assert proxy.__proxy_resolved__ is False
+    proxy.__proxy_wrapped__ = [2]
+    assert proxy.__proxy_target__ == [2]
+    assert proxy.__proxy_resolved__ is True
+    del proxy.__proxy_wrapped__
+    assert proxy.__proxy_resolved__ is False
+
+
+def test_locker_hides_its_proxy() -> None:
+    proxy = Proxy(Counting([1]))
+    locker = ProxyLocker(proxy)
+    with pytest.raises(
+        AttributeError,
+        match='Cannot access proxy attribute of a Locker',
+    ):
+        _ = locker._proxy
+    assert locker.unlock() is proxy
+    assert not is_resolved(proxy)
+
+
+def test_special_names_forward_to_the_target() -> None:
+    target = Documented()
+    proxy = Proxy(SimpleFactory(target))
+    assert proxy.__doc__ == 'Target doc.'
+    assert proxy.__module__ == __name__
+    assert proxy.__dict__ is target.__dict__
+    assert proxy.__weakref__ is None  # the target has no weak references
+    ref = weakref.ref(target)
+    assert proxy.__weakref__ is ref
+    cls_proxy = Proxy(SimpleFactory(Documented))
+    assert cls_proxy.__weakref__ is Documented.__weakref__
+    assert Proxy.__module__ == 'proxystore.proxy'
+    assert 'Lazy, transparent proxy' in (Proxy.__doc__ or '')
+    # The proxy itself can still be weakly referenced.
+    assert weakref.ref(proxy)() is proxy
+
+
+def _subclass(**namespace: Any) -> Any:
+    return type('Sub', (Proxy,), namespace)
+
+
+def test_late_class_attributes_are_found_on_instances() -> None:
+    sub = _subclass()
+    factory = Counting({'late': 'target'})
+    proxy = sub(factory)
+    sub.late = 'class'
+    assert proxy.late == 'class'
+    assert factory.calls == 0
+
+
+def test_subclass_getattr_gets_missing_names() -> None:
+    def __getattr__(self: Any, name: str) -> Any:  # noqa: N807
+        if name == 'magic':
+            return 'from subclass'
+        return super(sub, self).__getattr__(name)
+
+    sub = _subclass(__getattr__=__getattr__)
+    proxy = sub(SimpleFactory(Documented()))
+    assert proxy.magic == 'from subclass'
+    assert proxy.x == 1  # super().__getattr__ forwards to the target
+    with pytest.raises(AttributeError):
+        _ = proxy.missing
+
+
+def test_proxy_answers_hasattr_for_its_hooks() -> None:
+    proxy = Proxy(Counting(1))
+    for name in ('__getattr__', '__setattr__', '__delattr__'):
+        assert hasattr(proxy, name)
+    assert not is_resolved(proxy)
+
+
+def test_setattr_on_own_names_and_on_target() -> None:
+    sub = _subclass(__slots__=('mine',))
+    target = Documented()
+    factory = Counting(target)
+    proxy = sub(factory)
+    proxy.mine = 'kept on the proxy'
+    assert proxy.mine == 'kept on the proxy'
+    assert factory.calls == 0
+    assert not hasattr(target, 'mine')
+    proxy.other = 'sent to the target'
+    assert target.other == 'sent to the target'  # type: ignore[attr-defined]
+    del proxy.other
+    assert not hasattr(target, 'other')
+    del proxy.mine
+    with pytest.raises(AttributeError):
+        _ = proxy.mine
+
+
+def test_object_setattr_on_subclass_without_slots() -> None:
+    sub = _subclass()
+    factory = Counting(Documented())
+    proxy = sub(factory)
+    object.__setattr__(proxy, 'note', 'own')
+    assert proxy.note == 'own'
+    assert factory.calls == 0
+    assert proxy.x == 1  # other names still forward
+
+
+def test_orig_class_is_not_sent_to_the_target() -> None:
+    factory = Counting(Documented())
+    proxy = Proxy[Documented](factory)
+    assert factory.calls == 0
+    assert not hasattr(proxy.__proxy_wrapped__, '__orig_class__')
+
+
+def test_del_proxy_factory_then_use() -> None:
+    proxy = Proxy(Counting(1))
+    del proxy.__proxy_factory__
+    with pytest.raises(ProxyResolveError) as info:
+        proxy + 1
+    assert isinstance(info.value.cause, AttributeError)
+
+
+def test_descriptor_target_binds_like_the_target() -> None:
+    def method(self: Any) -> str:
+        return f'bound to {type(self).__name__}'
+
+    class Host:
+        attr = Proxy(SimpleFactory(method))
+        plain = Proxy(SimpleFactory(3))
+
+    assert Host().attr() == 'bound to Host'
+    assert Host().plain == 3
+
+
+def test_buffer_protocol_forwards() -> None:
+    import sys
+
+    from tests.proxy.conftest import current_implementation
+
+    if current_implementation() == 'python' and sys.version_info < (3, 12):
+        pytest.skip('the pure-Python core needs 3.12 for __buffer__')
+    proxy = Proxy(SimpleFactory(bytearray(b'abc')))
+    assert bytes(memoryview(proxy)) == b'abc'
