@@ -17,12 +17,13 @@ The target row: WebRTC 64 MiB >= 100 MB/s on loopback.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import pathlib
 import tempfile
 import time
+from collections.abc import Callable
 from collections.abc import Iterator
-from typing import Any
 
 from benchmarks.common import Row
 from proxystore.endpoint import client
@@ -64,7 +65,7 @@ def _get_time(address: str, key: str, owner: str, count: int) -> float:
     return (time.perf_counter() - start) / count
 
 
-def _best(fn: Any, repeat: int) -> float:
+def _best(fn: Callable[[], float], repeat: int) -> float:
     return min(fn() for _ in range(repeat))
 
 
@@ -92,12 +93,16 @@ def run(quick: bool) -> list[Row]:
             # Warm up: makes the peer connection.
             _get_time(address, 'small', owner.uuid, 3)
             large_time = _best(
-                lambda a=address: _get_time(a, 'large', owner.uuid, 1),
+                functools.partial(_get_time, address, 'large', owner.uuid, 1),
                 repeat,
             )
             small_time = _best(
-                lambda a=address: _get_time(
-                    a, 'small', owner.uuid, small_count
+                functools.partial(
+                    _get_time,
+                    address,
+                    'small',
+                    owner.uuid,
+                    small_count,
                 ),
                 repeat,
             )
