@@ -26,8 +26,8 @@ from collections.abc import Callable
 from typing import Any
 
 from proxystore.connectors.registry import connector_kinds
+from proxystore.store.config import object_path
 from proxystore.stream.exceptions import EventDecodeError
-from proxystore.utils.imports import get_object_path
 from proxystore.utils.imports import import_from_path
 
 logger = logging.getLogger(__name__)
@@ -52,16 +52,7 @@ def allow_serializer(*functions: Callable[..., Any]) -> None:
         ValueError: If a function cannot be imported by its dotted path.
     """
     for function in functions:
-        path = get_object_path(function)
-        try:
-            found = import_from_path(path)
-        except (ImportError, AttributeError):
-            found = None
-        if found is not function:
-            raise ValueError(
-                f'{function!r} is not importable by its path {path!r}; only '
-                'module-level functions can be named in stream events.',
-            )
+        path = object_path(function)
         with _lock:
             _serializers.add(path)
         logger.debug('Stream events may name the serializer %s', path)

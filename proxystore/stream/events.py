@@ -33,6 +33,7 @@ from typing import Union
 import pydantic
 
 from proxystore.store.config import StoreConfig
+from proxystore.store.config import object_path
 from proxystore.stream._codec import decode_value
 from proxystore.stream._codec import encode_value
 from proxystore.stream.allowlist import check_connector
@@ -315,14 +316,13 @@ def store_config_to_dict(config: StoreConfig) -> dict[str, Any]:
     for field in ('serializer', 'deserializer'):
         function = data.get(field)
         if function is not None:
-            path = get_object_path(function)
-            if '<' in path:
+            try:
+                data[field] = object_path(function)
+            except ValueError as e:
                 raise EventEncodeError(
                     f'The {field} of store {config.name!r} cannot be named '
-                    f'in a stream event: {function!r} is not a module-level '
-                    'function.',
-                )
-            data[field] = path
+                    f'in a stream event: {e}',
+                ) from e
     connector = data.setdefault('connector', {})
     connector['kind'] = config.connector.kind
     connector['options'] = encode_value(
