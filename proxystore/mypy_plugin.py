@@ -42,16 +42,18 @@ PROXY_TYPES = (
 )
 """Full names of the proxy types whose missing attributes come from `T`."""
 
-_DEFINED_IN = ('proxystore.proxy._proxy.Proxy',)
-"""Where those types are defined, when that differs from the public name."""
+_INTERNAL_PREFIXES = ('proxystore.proxy.', 'proxystore.store.ref.')
+"""Modules whose classes make up the proxy types (their bases included)."""
 
-_KNOWN = frozenset(PROXY_TYPES + _DEFINED_IN)
+
+def _is_proxy_class(fullname: str) -> bool:
+    return fullname in PROXY_TYPES or fullname.startswith(_INTERNAL_PREFIXES)
 
 
 def _proxy_base(instance: Instance) -> Instance | None:
-    """`instance` seen as its first proxy base class with a type argument."""
+    """`instance` seen as its first generic proxy class (`Proxy[T]`)."""
     for info in instance.type.mro:
-        if info.fullname in _KNOWN and len(info.defn.type_vars) > 0:
+        if _is_proxy_class(info.fullname) and len(info.defn.type_vars) > 0:
             return map_instance_to_supertype(instance, info)
     return None
 
@@ -106,8 +108,10 @@ class ProxyStoreMypyPlugin(Plugin):
         fullname: str,
     ) -> Callable[[AttributeContext], Type] | None:
         """Return the hook for attributes of the proxy types."""
+        # mypy names the class that defines `__getattr__` (a proxy type or
+        # one of its bases); the hook itself checks the instance's type.
         owner, _, attr = fullname.rpartition('.')
-        if owner in _KNOWN:
+        if _is_proxy_class(owner):
             return functools.partial(proxy_attribute_access, attr=attr)
         return None
 

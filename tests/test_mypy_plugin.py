@@ -16,15 +16,8 @@ import mypy.api
 import pytest
 
 from proxystore import mypy_plugin
-from proxystore.proxy import Proxy
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-
-# mypy calls attribute hooks only for classes that define `__getattr__`.
-needs_getattr = pytest.mark.skipif(
-    '__getattr__' not in vars(Proxy),
-    reason='Proxy does not define __getattr__ yet (COMPAT X14)',
-)
 
 _EXPECT = re.compile(r'#\s*([NE]):\s*(.*)$')
 _OUTPUT = re.compile(r'^[^:]+:(\d+): (note|error): (.*)$')
@@ -92,7 +85,6 @@ _BASIC = """
 """
 
 
-@needs_getattr
 @pytest.mark.timeout(120)
 def test_proxy_attributes_come_from_the_target(
     tmp_path: pathlib.Path,
@@ -120,7 +112,6 @@ _OWN_AND_GENERIC = """
 """
 
 
-@needs_getattr
 @pytest.mark.timeout(120)
 def test_subclasses_own_names_and_type_variables(
     tmp_path: pathlib.Path,
