@@ -15,7 +15,16 @@ import traceback
 
 from benchmarks.common import Row
 
-SECTIONS = ['proxy', 'store', 'shm', 'redis', 'endpoint', 'reliability', 'p2p']
+SECTIONS = [
+    'proxy',
+    'store',
+    'shm',
+    'redis',
+    'endpoint',
+    'reliability',
+    'p2p',
+    'relay',
+]
 
 
 def format_table(rows: list[Row]) -> str:

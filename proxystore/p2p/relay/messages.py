@@ -136,6 +136,11 @@ _MESSAGE_CLASSES: dict[str, type[RelayMessage]] = {
 }
 
 
+_FIELD_TYPES: dict[type[RelayMessage], dict[str, Any]] = {
+    cls: typing.get_type_hints(cls) for cls in _MESSAGE_CLASSES.values()
+}
+
+
 class RelayMessageError(Exception):
     """Base class for message encoding and decoding errors."""
 
@@ -198,7 +203,7 @@ def _matches(value: Any, annotation: Any) -> bool:
 
 
 def _check_fields(cls: type[RelayMessage], data: Mapping[str, Any]) -> None:
-    hints = typing.get_type_hints(cls)
+    hints = _FIELD_TYPES[cls]
     for key, value in data.items():
         annotation = hints.get(key)
         if annotation is not None and not _matches(value, annotation):
@@ -208,16 +213,24 @@ def _check_fields(cls: type[RelayMessage], data: Mapping[str, Any]) -> None:
             )
 
 
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    data = dict(pairs)
+    if len(data) != len(pairs):
+        # Parsers disagree on which duplicate wins: refuse them.
+        raise RelayMessageDecodeError('Message has duplicate keys.')
+    return data
+
+
 def decode_relay_message(message: str) -> RelayMessage:
     """Decode one websocket text frame into a relay message.
 
     Raises:
-        RelayMessageDecodeError: If the frame is not JSON, has no or an
-            unknown `message_type`, has a malformed UUID, or has missing,
-            unexpected or mistyped fields.
+        RelayMessageDecodeError: If the frame is not JSON, has duplicate
+            keys, has no or an unknown `message_type`, has a malformed
+            UUID, or has missing, unexpected or mistyped fields.
     """
     try:
-        data = json.loads(message)
+        data = json.loads(message, object_pairs_hook=_unique_keys)
     except (TypeError, ValueError) as e:
         raise RelayMessageDecodeError('Failed to load string as JSON.') from e
     if not isinstance(data, dict):
@@ -258,7 +271,14 @@ def encode_relay_message(message: RelayMessage) -> str:
         raise RelayMessageEncodeError(
             'Message is not an instance of RelayMessage.',
         )
-    data = uuid_to_str(dataclasses.asdict(message))
+    # Messages are flat, so a shallow dict equals `dataclasses.asdict`
+    # without its deep copies.
+    data = uuid_to_str(
+        {
+            f.name: getattr(message, f.name)
+            for f in dataclasses.fields(message)
+        },
+    )
     try:
         return json.dumps(data)
     except (TypeError, ValueError) as e:

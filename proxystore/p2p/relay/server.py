@@ -191,6 +191,9 @@ class RelayServer(Generic[UserT]):
         except RelayMessageEncodeError as e:
             logger.error('Failed to encode message for %r: %s', client, e)
             return 0
+        return await self._send_frame(client, frame)
+
+    async def _send_frame(self, client: Client[UserT], frame: str) -> int:
         try:
             await client.websocket.send(frame)
         except ConnectionClosed:
@@ -399,19 +402,28 @@ class RelayServer(Generic[UserT]):
         self,
         source_client: Client[UserT],
         request: Forwardable,
-        frame_length: int | None = None,
+        frame: str | None = None,
     ) -> None:
         """Forward `request` to its peer, or send it back with an error.
 
         Peer data is rate-limited per sender (the sender's frames are read
         no faster than the limit allows) and counted in `stats()`.
+
+        Args:
+            source_client: The sender.
+            request: The decoded message.
+            frame: The frame `request` was decoded from. `peer_data`
+                frames are forwarded as is (`decode_relay_message` has
+                checked every field and refused duplicate keys, so the
+                frame means exactly `request`); other messages are sent
+                with `send` as upstream does.
         """
-        if frame_length is None:
-            frame_length = len(encode_relay_message(request))
+        if frame is None:
+            frame = encode_relay_message(request)
         error, target = self._forward_error(
             source_client,
             request,
-            frame_length,
+            len(frame),
         )
         if error is not None or target is None:
             logger.info('Not forwarding from %r: %s', source_client, error)
@@ -419,8 +431,11 @@ class RelayServer(Generic[UserT]):
             return
         peer_data = isinstance(request, PeerDataMessage)
         if peer_data:
-            await self._throttle(source_client, frame_length)
-        sent = await self.send(target, request)
+            await self._throttle(source_client, len(frame))
+            # Relayed data: skip re-encoding the (large) frame.
+            sent = await self._send_frame(target, frame)
+        else:
+            sent = await self.send(target, request)
         if sent == 0:
             return
         stats = source_client.stats
@@ -468,7 +483,7 @@ class RelayServer(Generic[UserT]):
                     'The client has not registered with the relay yet.',
                 )
             elif isinstance(request, (PeerConnectionRequest, PeerDataMessage)):
-                await self.forward(client, request, len(message))
+                await self.forward(client, request, message)
             else:
                 await _close(
                     websocket,

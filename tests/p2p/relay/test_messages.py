@@ -94,6 +94,10 @@ def test_decodes_an_upstream_frame() -> None:
         ('not json', 'Failed to load string as JSON'),
         ('[1, 2]', 'not a JSON object'),
         ('{"name": "a"}', 'does not contain a message_type key'),
+        (
+            '{"message_type": "peer_data", "message_type": "peer_data"}',
+            'duplicate keys',
+        ),
         ('{"message_type": "RelayResponse"}', 'unknown message type'),
         ('{"message_type": ["x"]}', 'unknown message type'),
         (
