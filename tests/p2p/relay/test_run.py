@@ -117,6 +117,10 @@ def test_config_file_log_dir_and_sigterm(tmp_path: pathlib.Path) -> None:
 
         async def main() -> uuid.UUID:
             async with RelayClient(f'ws://127.0.0.1:{port}') as client:
+                # The relay turns down permessage-deflate.
+                response = client.websocket.response
+                assert response is not None
+                assert 'Sec-WebSocket-Extensions' not in response.headers
                 return client.uuid
 
         client_uuid = run(main())
