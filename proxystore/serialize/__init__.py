@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import pickle
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import cloudpickle  # type: ignore[import-untyped]
@@ -48,7 +49,6 @@ from proxystore.serialize import _upstream
 from proxystore.serialize._bytes import join_bytes
 from proxystore.serialize._frame import BYTES
 from proxystore.serialize._frame import CLOUDPICKLE
-from proxystore.serialize._frame import ID_SIZE
 from proxystore.serialize._frame import NAMES
 from proxystore.serialize._frame import NUMPY
 from proxystore.serialize._frame import PANDAS
@@ -165,19 +165,17 @@ def deserialize(data: BytesLike) -> Any:
             <name> serializer. ...`).
     """
     view = as_byte_view(data)
-    identifier = bytes(view[:ID_SIZE])
-    name = NAMES.get(identifier)
-    if name is not None:
-        decoder: Any = _DECODERS[identifier]
+    found = _DECODERS.get(view[0]) if len(view) else None
+    if found is not None:
+        name, decoder = found
     else:
         upstream = _upstream.identify(view)
         if upstream is None:
             raise SerializationError(
                 f'Unknown identifier {bytes(view[:2])!r} for deserialization.',
             )
-        name, decode = _upstream.DECODERS[upstream]
+        name, decoder = _upstream.DECODERS[upstream]
         view = view[_upstream.HEADER_SIZE :]
-        decoder = decode
     try:
         return decoder(view)
     except Exception as e:
@@ -186,11 +184,11 @@ def deserialize(data: BytesLike) -> Any:
         ) from e
 
 
-def _bytes(view: memoryview) -> Any:
+def _decode_bytes(view: memoryview) -> Any:
     return bytes(sized_payload(view))
 
 
-def _string(view: memoryview) -> Any:
+def _decode_string(view: memoryview) -> Any:
     return str(sized_payload(view), 'utf-8')
 
 
@@ -202,12 +200,16 @@ def _pickled_with_cloudpickle(view: memoryview) -> Any:
     return _pickled.decode(view, cloudpickle.load)
 
 
-_DECODERS = {
-    BYTES: _bytes,
-    STRING: _string,
-    NUMPY: _numpy.decode,
-    PANDAS: _pickled_with_pickle,
-    POLARS: _polars.decode,
-    PICKLE: _pickled_with_pickle,
-    CLOUDPICKLE: _pickled_with_cloudpickle,
+_DECODERS: dict[int, tuple[str, Callable[[memoryview], Any]]] = {
+    identifier[0]: (NAMES[identifier], decoder)
+    for identifier, decoder in (
+        (BYTES, _decode_bytes),
+        (STRING, _decode_string),
+        (NUMPY, _numpy.decode),
+        (PANDAS, _pickled_with_pickle),
+        (POLARS, _polars.decode),
+        (PICKLE, _pickled_with_pickle),
+        (CLOUDPICKLE, _pickled_with_cloudpickle),
+    )
 }
+"""Serializer name and decoder of each identifier, by its byte value."""

@@ -18,6 +18,7 @@ from typing import Any
 
 from typing_extensions import Buffer
 
+from proxystore.serialize._frame import byte_nbytes
 from proxystore.utils.buffers import LARGE_BUFFER
 from proxystore.utils.buffers import byte_view
 
@@ -54,10 +55,12 @@ def join_bytes(parts: Sequence[Buffer]) -> bytes:
     Raises:
         TypeError: If a part is not bytes-like.
     """
-    views = [byte_view(part) for part in parts]
-    total = sum(view.nbytes for view in views)
+    total = 0
+    for part in parts:
+        total += len(part) if type(part) is bytes else byte_nbytes(part)
     if total < LARGE_BUFFER or _NATIVE is None:
-        return b''.join(views)
+        return b''.join(parts)
+    views = [byte_view(part) for part in parts]
     new, madvise = _NATIVE
     result: bytes = new(None, total)
     address = id(result) + _DATA_OFFSET

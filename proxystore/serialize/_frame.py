@@ -53,6 +53,8 @@ PAGE_ALIGN_MIN = 1 << 20
 
 _UINT32 = struct.Struct('<I')
 _UINT64 = struct.Struct('<Q')
+SIZED_HEADER = ID_SIZE + _UINT64.size
+"""Identifier and uint64 length in front of a `sized` frame's payload."""
 
 
 def padding(offset: int, nbytes: int) -> int:
@@ -77,7 +79,14 @@ def pack_uint64s(values: list[int]) -> bytes:
 
 def sized(identifier: bytes, payload: Buffer) -> list[Buffer]:
     """Frame `payload` as identifier, uint64 payload length, payload."""
-    return [identifier, _UINT64.pack(memoryview(payload).nbytes), payload]
+    size = len(payload) if type(payload) is bytes else byte_nbytes(payload)
+    return [identifier + _UINT64.pack(size), payload]
+
+
+def byte_nbytes(data: Buffer) -> int:
+    """Size in bytes of a bytes-like object."""
+    with memoryview(data) as view:
+        return view.nbytes
 
 
 def sized_payload(data: memoryview) -> memoryview:
@@ -87,11 +96,17 @@ def sized_payload(data: memoryview) -> memoryview:
         SerializationError: If `data` is shorter or longer than its
             header says.
     """
-    require_length(data, ID_SIZE + _UINT64.size)
-    (size,) = _UINT64.unpack_from(data, ID_SIZE)
-    start = ID_SIZE + _UINT64.size
-    require_exact_length(data, start + size)
-    return data[start:]
+    total = len(data)
+    if total >= SIZED_HEADER and (
+        total == SIZED_HEADER + _UINT64.unpack_from(data, ID_SIZE)[0]
+    ):
+        return data[SIZED_HEADER:]
+    require_length(data, SIZED_HEADER)
+    require_exact_length(
+        data,
+        SIZED_HEADER + _UINT64.unpack_from(data, ID_SIZE)[0],
+    )
+    raise AssertionError('unreachable')  # pragma: no cover
 
 
 def unpack_uint32(data: memoryview, offset: int) -> int:
@@ -130,6 +145,8 @@ def as_byte_view(data: Any) -> memoryview:
     Raises:
         ValueError: If `data` is not bytes-like.
     """
+    if type(data) is bytes or type(data) is bytearray:
+        return memoryview(data)  # always flat unsigned bytes
     try:
         return byte_view(data)
     except TypeError:

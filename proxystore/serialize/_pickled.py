@@ -18,7 +18,8 @@ aliased (writable input) or copied once (immutable input) on the way back.
 
 The pickler's `dump` and `load` are passed in by the caller, which looks
 them up on the `pickle`/`cloudpickle` modules at call time (so patching
-`pickle.load` takes effect).
+`pickle.load` takes effect). The unpatched functions are swapped for their
+in-memory twins (`dumps`, `loads`), which skip a file object.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import zlib
 from collections.abc import Callable
 from typing import Any
 
+import cloudpickle  # type: ignore[import-untyped]
 from typing_extensions import Buffer
 
 from proxystore.serialize._frame import ID_SIZE
@@ -49,6 +51,15 @@ _CHECKED_START = ID_SIZE + 4
 Dumper = Callable[..., None]
 Loader = Callable[..., Any]
 
+_IN_MEMORY_DUMPS: dict[Any, Callable[..., bytes]] = {
+    pickle.dump: pickle.dumps,
+    cloudpickle.dump: cloudpickle.dumps,
+}
+_IN_MEMORY_LOADS: dict[Any, Callable[..., Any]] = {
+    pickle.load: pickle.loads,
+    cloudpickle.load: cloudpickle.loads,
+}
+
 
 def encode(
     identifier: bytes,
@@ -67,9 +78,14 @@ def encode(
         buffers are views of the pickled objects' memory (no copy).
     """
     buffers: list[pickle.PickleBuffer] = []
-    sink = io.BytesIO()
-    dump(obj, sink, protocol=PROTOCOL, buffer_callback=buffers.append)
-    stream = sink.getbuffer()
+    dumps = _IN_MEMORY_DUMPS.get(dump)
+    stream: Buffer
+    if dumps is not None:
+        stream = dumps(obj, protocol=PROTOCOL, buffer_callback=buffers.append)
+    else:
+        sink = io.BytesIO()
+        dump(obj, sink, protocol=PROTOCOL, buffer_callback=buffers.append)
+        stream = sink.getbuffer()
     raws = [buffer.raw() for buffer in buffers]
     header = pack_uint32(len(raws)) + pack_uint64s(
         [len(stream), *(raw.nbytes for raw in raws)],
@@ -108,7 +124,10 @@ def decode(data: memoryview, load: Loader) -> Any:
     else:
         buffers = [data[a:b] for a, b in spans]
     stream = data[stream_start : stream_start + lengths[0]]
+    loads = _IN_MEMORY_LOADS.get(load)
     try:
+        if loads is not None:
+            return loads(stream, buffers=buffers)
         return load(reader(stream), buffers=buffers)
     except Exception as e:
         raise SerializationError(

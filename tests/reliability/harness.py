@@ -110,11 +110,14 @@ def digest(data: bytes) -> str:
 
 def check(connector: Any, key: Any, expected: str, report: Report) -> None:
     """Fetch `key` and count it as lost or corrupt unless it matches."""
+    start = time.perf_counter()
     try:
         data = connector.get(key)
     except Exception as e:
         report.error(e)
         return
+    finally:
+        report.seconds += time.perf_counter() - start
     report.ops += 1
     if data is None:
         report.lost += 1
@@ -148,21 +151,26 @@ def load_worker(
     connector = kind.from_config(config)
     report = Report()
     kept: list[tuple[Any, str]] = []
-    start = time.perf_counter()
+    base = bytearray(payload(worker, size))
     for op in range(ops):
-        data = payload(worker * 1_000_003 + op, size)
+        base[:8] = op.to_bytes(8, 'little')  # a different object each time
+        data = bytes(base)
         expected = digest(data)
+        start = time.perf_counter()
         try:
             key = connector.put(serialize(data))
         except Exception as e:
             report.error(e)
             continue
+        finally:
+            report.seconds += time.perf_counter() - start
         report.ops += 1
         report.nbytes += size
         check(connector, key, expected, report)
         kept.append((key, expected))
         if op % 3 == 2:
             old, _ = kept.pop(0)
+            start = time.perf_counter()
             try:
                 connector.evict(old)
                 report.ops += 1
@@ -171,7 +179,8 @@ def load_worker(
                 report.ops += 1
             except Exception as e:
                 report.error(e)
-    report.seconds = time.perf_counter() - start
+            finally:
+                report.seconds += time.perf_counter() - start
     return report, kept
 
 
@@ -182,6 +191,7 @@ def run_load(medium: Medium, processes: int, ops: int, size: int) -> Report:
     counts entries of no stored object.
     """
     connector = medium.connector
+    before = medium.entries()
     args = (type(connector), connector.config())
     with _SPAWN.Pool(processes) as pool:
         results = [
@@ -193,20 +203,25 @@ def run_load(medium: Medium, processes: int, ops: int, size: int) -> Report:
     kept: list[tuple[Any, str]] = []
     for worker_report, worker_kept in outcomes:
         report.add(worker_report)
+        # Workers run in parallel: the slowest one's time is the run's.
         report.seconds = max(report.seconds, worker_report.seconds)
         kept.extend(worker_kept)
     for key, expected in kept:
         check(connector, key, expected, report)
-    report.leftovers = leftovers(medium, [key for key, _ in kept])
+    report.leftovers = leftovers(medium, [key for key, _ in kept], before)
     return report
 
 
-def leftovers(medium: Medium, keys: list[Any]) -> int | None:
-    """Entries of the medium that belong to none of `keys`."""
+def leftovers(
+    medium: Medium,
+    keys: list[Any],
+    before: set[str] | None,
+) -> int | None:
+    """New entries of the medium (since `before`) that none of `keys` own."""
     entries = medium.entries()
-    if entries is None:
+    if entries is None or before is None:
         return None
-    known: set[str] = set()
+    known = set(before)
     for key in keys:
         known |= medium.object_entries(key)
     return len(entries - known)
@@ -241,6 +256,7 @@ def run_kills(medium: Medium, kills: int, size: int) -> Report:
     killed write may be left.
     """
     connector = medium.connector
+    before = medium.entries()
     stored: list[tuple[Any, str]] = []
     report = Report()
     rng = random.Random(12)
@@ -267,10 +283,10 @@ def run_kills(medium: Medium, kills: int, size: int) -> Report:
                     stored.append((message[1], message[2]))
         parent.close()
         report.ops += 1
-    report.seconds = time.perf_counter() - start
     for key, expected in stored:
         check(connector, key, expected, report)
-    report.leftovers = leftovers(medium, [key for key, _ in stored])
+    report.seconds = time.perf_counter() - start
+    report.leftovers = leftovers(medium, [key for key, _ in stored], before)
     return report
 
 
