@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import threading
-import weakref
 from collections.abc import Sequence
 from time import perf_counter_ns
-from typing import TYPE_CHECKING
 from typing import Any
 from typing import Generic
 from typing import TypeVar
@@ -25,51 +24,57 @@ from proxystore.store.config import ConnectorConfig
 from proxystore.store.config import StoreConfig
 from proxystore.store.config import connector_kind
 from proxystore.store.exceptions import NonProxiableTypeError
+from proxystore.store.exceptions import StoreClosedError
+from proxystore.store.exceptions import StoreExistsError
 from proxystore.store.factory import PollingStoreFactory
 from proxystore.store.factory import StoreFactory
 from proxystore.store.future import Future
+from proxystore.store.lifetimes import Lifetime
 from proxystore.store.metrics import StoreMetrics
+from proxystore.store.ref import OwnedProxy
+from proxystore.store.ref import into_owned
+from proxystore.store.registry import _forget_open
+from proxystore.store.registry import _track_open
+from proxystore.store.registry import _unregister_instance
+from proxystore.store.registry import find_open_store
+from proxystore.store.registry import register_store
 from proxystore.store.types import NON_PROXIABLE_TYPES
 from proxystore.store.types import ConnectorKeyT
 from proxystore.store.types import ConnectorT
 from proxystore.store.types import DeserializerT
-from proxystore.store.types import NonProxiableT
 from proxystore.store.types import SerializerT
+from proxystore.utils.buffers import BytesLike
+from proxystore.utils.buffers import is_bytes_like
 from proxystore.utils.closing import CloseOnExit
+from proxystore.utils.imports import get_object_path
+from proxystore.utils.timer import Timer
 
-if TYPE_CHECKING:
-    from proxystore.store.lifetimes import Lifetime
-    from proxystore.store.ref import OwnedProxy
+__all__ = [
+    'BytesLike',
+    'NonProxiableT',
+    'OwnedProxy',
+    'PollingStoreFactory',
+    'Store',
+    'StoreExistsError',
+    'StoreFactory',
+    'Timer',
+    'find_open_store',
+    'get_object_path',
+    'into_owned',
+    'is_bytes_like',
+]
 
 T = TypeVar('T')
+NonProxiableT = TypeVar('NonProxiableT', bool, None)
+"""Types that cannot be proxied (see `Store.proxy()`).
+
+At run time `NotImplemented` and `Ellipsis` are refused too: a proxy
+cannot be identical to a singleton.
+"""
+
+logger = logging.getLogger(__name__)
 
 _MISSING: Any = object()
-
-# Every open store of this process, so that a proxy unpickled here resolves
-# through the store that created it even if that store is not registered.
-_open_stores: weakref.WeakSet[Store[Any]] = weakref.WeakSet()
-
-
-def find_open_store(config: StoreConfig) -> Store[Any] | None:
-    """Find an open store of this process that matches a configuration.
-
-    A store matches if it has the same name and connector configuration.
-
-    Args:
-        config: Store configuration (e.g., the one a proxy carries).
-
-    Returns:
-        The first matching open store, or `None`.
-    """
-    for store in list(_open_stores):
-        if (
-            store.name == config.name
-            and not store.closed
-            and store._connector_kind == config.connector.kind
-            and store.connector.config() == config.connector.options
-        ):
-            return store
-    return None
 
 
 def _is_bytes_like(data: Any) -> bool:
@@ -93,17 +98,26 @@ def _nbytes(data: Any) -> int:
 def _check_evict_lifetime(evict: bool, lifetime: Lifetime | None) -> None:
     if evict and lifetime is not None:
         raise ValueError(
-            'evict=True and a lifetime are mutually exclusive: the lifetime '
-            'decides when the object is evicted.',
+            'The evict and lifetime parameters are mutually exclusive. '
+            'Only set one of evict or lifetime.',
         )
 
 
-def _non_proxiable_error(obj: Any) -> NonProxiableTypeError:
+_SKIP_HINT = (
+    'A proxy cannot stand in for a singleton like None, True/False, '
+    'NotImplemented or Ellipsis; pass skip_nonproxiable=True to get such '
+    'objects back unchanged.'
+)
+
+
+def _non_proxiable_error(objs: Sequence[Any], count: int) -> Exception:
+    if count == 1 and len(objs) == 1:
+        return NonProxiableTypeError(
+            f'Object of {type(objs[0])} is not proxiable. {_SKIP_HINT}',
+        )
     return NonProxiableTypeError(
-        f'Object of type {type(obj).__name__} ({obj!r}) cannot be proxied: '
-        'a proxy cannot stand in for a singleton like None, True/False, '
-        'NotImplemented or Ellipsis. Pass skip_nonproxiable=True to get the '
-        'object back unchanged instead.',
+        f'Input sequence contains {count} objects that are not proxiable. '
+        f'{_SKIP_HINT}',
     )
 
 
@@ -177,8 +191,7 @@ class Store(CloseOnExit, Generic[ConnectorT]):
     ) -> None:
         if cache_size < 0:
             raise ValueError(
-                f'cache_size must be greater than or equal to zero, got '
-                f'{cache_size}.',
+                f'Cache size cannot be negative. Got {cache_size}.',
             )
         self.connector = connector
         self._name = name
@@ -188,7 +201,8 @@ class Store(CloseOnExit, Generic[ConnectorT]):
         self._deserializer: DeserializerT = (
             deserializer or default_deserializer
         )
-        self._cache: LRUCache[Any, Any] = LRUCache(cache_size)
+        self.cache: LRUCache[Any, Any] = LRUCache(cache_size)
+        """LRU cache of deserialized objects (local to this process)."""
         self._metrics = StoreMetrics() if metrics else None
         self._populate_target = populate_target
         self._register = register
@@ -205,17 +219,59 @@ class Store(CloseOnExit, Generic[ConnectorT]):
         self._evictions = 0
         self._shared_config: StoreConfig | None = None
         self._closed = False
+        # Set by from_config(): the store was re-created from a proxy's (or
+        # a file's) configuration rather than built around live objects.
+        self._from_config = False
 
         if register:
-            from proxystore.store import register_store
-
             register_store(self)
-        _open_stores.add(self)
+        _track_open(self)
+        logger.info('Initialized %r', self)
 
     def __repr__(self) -> str:
+        def _kind(custom: Any) -> str:
+            return 'default' if custom is None else 'custom'
+
         return (
-            f'{type(self).__name__}(name={self._name!r}, '
-            f'connector={self.connector!r})'
+            f'{type(self).__name__}(name={self._name}, '
+            f'connector={self.connector!r}, '
+            f'serializer={_kind(self._custom_serializer)}, '
+            f'deserializer={_kind(self._custom_deserializer)}, '
+            f'cache_size={self.cache.maxsize}, '
+            f'metrics={self._metrics is not None}, '
+            f'populate_target={self._populate_target}, '
+            f'auto_register={self._register})'
+        )
+
+    def _check_open(self, operation: str) -> None:
+        if self._closed:
+            raise StoreClosedError(
+                f'Store(name="{self._name}") is closed: cannot {operation}. '
+                'Create a new store (e.g., Store.from_config(config) with '
+                'the configuration of the closed store) to use its '
+                'connector again.',
+            )
+
+    def _matches(self, config: StoreConfig) -> bool:
+        """Check if this open store can serve proxies of `config`."""
+        if self._closed:
+            return False
+        kind = config.connector.kind
+        if kind != self._connector_kind:
+            try:
+                connector_type = config.connector.get_connector_type()
+            except ValueError:
+                return False
+            if connector_type is not type(self.connector):
+                return False
+        return bool(self.connector.config() == config.connector.options)
+
+    def _log_op(self, op: str, start: int) -> None:
+        logger.debug(
+            'Store(name="%s"): %s in %.3f ms',
+            self._name,
+            op,
+            (perf_counter_ns() - start) / 1e6,
         )
 
     @property
@@ -247,7 +303,9 @@ class Store(CloseOnExit, Generic[ConnectorT]):
         """Close the connector associated with the store.
 
         This (1) closes the connector and (2) unregisters the store if it
-        is registered. Closing a closed store does nothing.
+        is registered. Closing a closed store does nothing; every other
+        operation of a closed store raises
+        [`StoreClosedError`][proxystore.store.exceptions.StoreClosedError].
 
         Warning:
             Only call this once the store will no longer be used, e.g.,
@@ -259,18 +317,17 @@ class Store(CloseOnExit, Generic[ConnectorT]):
             args: Positional arguments to pass to `Connector.close()`.
             kwargs: Keyword arguments to pass to `Connector.close()`.
         """
-        from proxystore.store import unregister_store
-
         with self._cache_lock:
             if self._closed:
                 return
             self._closed = True
-            self._cache.clear()
-        _open_stores.discard(self)
+            self.cache.clear()
+        _forget_open(self)
         try:
             self.connector.close(*args, **kwargs)
         finally:
-            unregister_store(self)
+            _unregister_instance(self)
+        logger.info('Closed Store(name="%s")', self._name)
 
     def config(self) -> StoreConfig:
         """Get the store configuration.
@@ -290,7 +347,7 @@ class Store(CloseOnExit, Generic[ConnectorT]):
             ),
             serializer=self._custom_serializer,
             deserializer=self._custom_deserializer,
-            cache_size=self._cache.maxsize,
+            cache_size=self.cache.maxsize,
             metrics=self._metrics is not None,
             populate_target=self._populate_target,
             auto_register=self._register,
@@ -322,7 +379,7 @@ class Store(CloseOnExit, Generic[ConnectorT]):
             Store instance (registered if `config.auto_register`).
         """
         connector: Any = config.connector.get_connector()
-        return cls(
+        store = cls(
             config.name,
             connector,
             serializer=config.serializer,
@@ -332,6 +389,8 @@ class Store(CloseOnExit, Generic[ConnectorT]):
             populate_target=config.populate_target,
             register=config.auto_register,
         )
+        store._from_config = True
+        return store
 
     def _serialize(self, obj: Any, serializer: SerializerT | None) -> Any:
         if serializer is None:
@@ -344,9 +403,9 @@ class Store(CloseOnExit, Generic[ConnectorT]):
         data = serializer(obj)
         if not _is_bytes_like(data):
             raise TypeError(
-                f'Serializer {serializer!r} returned an object of type '
-                f'{type(data).__name__}; serializers must return bytes or '
-                'another bytes-like object.',
+                'Serializer must return a bytes-like object. '
+                f'{serializer!r} returned an object of type '
+                f'{type(data).__name__}.',
             )
         return data
 
@@ -375,10 +434,13 @@ class Store(CloseOnExit, Generic[ConnectorT]):
         Raises:
             TypeError: If the output of `serializer` is not bytes-like.
         """
+        self._check_open('put an object')
         metrics = self._metrics
-        start = perf_counter_ns() if metrics is not None else 0
+        debug = logger.isEnabledFor(logging.DEBUG)
+        timed = metrics is not None or debug
+        start = perf_counter_ns() if timed else 0
         data = self._serialize(obj, serializer)
-        serialized = perf_counter_ns() if metrics is not None else 0
+        serialized = perf_counter_ns() if timed else 0
         with self._connector_lock:
             key = self.connector.put(data, **kwargs)
         if metrics is not None:
@@ -391,6 +453,8 @@ class Store(CloseOnExit, Generic[ConnectorT]):
             metrics.add_attribute('store.put.object_size', key, _nbytes(data))
         if lifetime is not None:
             lifetime.add_key(key, store=self)
+        if debug:
+            self._log_op(f'PUT {key}', start)
         return key
 
     def put_batch(
@@ -422,15 +486,18 @@ class Store(CloseOnExit, Generic[ConnectorT]):
         Raises:
             TypeError: If the output of `serializer` is not bytes-like.
         """
+        self._check_open('put objects')
         metrics = self._metrics
-        start = perf_counter_ns() if metrics is not None else 0
+        debug = logger.isEnabledFor(logging.DEBUG)
+        timed = metrics is not None or debug
+        start = perf_counter_ns() if timed else 0
         datas = [self._serialize(obj, serializer) for obj in objs]
-        serialized = perf_counter_ns() if metrics is not None else 0
+        serialized = perf_counter_ns() if timed else 0
         with self._connector_lock:
             keys = list(self.connector.put_batch(datas, **kwargs))
         if metrics is not None:
             end = perf_counter_ns()
-            batch = tuple(keys)
+            batch = keys
             metrics.add_time(
                 'store.put_batch.serialize',
                 batch,
@@ -442,14 +509,15 @@ class Store(CloseOnExit, Generic[ConnectorT]):
                 _ms(end - serialized),
             )
             metrics.add_time('store.put_batch', batch, _ms(end - start))
-            for key, data in zip(keys, datas, strict=True):
-                metrics.add_attribute(
-                    'store.put.object_size',
-                    key,
-                    _nbytes(data),
-                )
+            metrics.add_attribute(
+                'store.put_batch.object_sizes',
+                batch,
+                sum(_nbytes(data) for data in datas),
+            )
         if lifetime is not None:
             lifetime.add_key(*keys, store=self)
+        if debug:
+            self._log_op(f'PUT_BATCH ({len(keys)} items) {keys}', start)
         return keys
 
     def get(
@@ -478,10 +546,13 @@ class Store(CloseOnExit, Generic[ConnectorT]):
             SerializationError: If the data associated with the key cannot
                 be deserialized.
         """
+        self._check_open('get an object')
         metrics = self._metrics
-        start = perf_counter_ns() if metrics is not None else 0
+        debug = logger.isEnabledFor(logging.DEBUG)
+        timed = metrics is not None or debug
+        start = perf_counter_ns() if timed else 0
         with self._cache_lock:
-            obj = self._cache.get(key, _MISSING)
+            obj = self.cache.get(key, _MISSING)
             evictions = self._evictions
         if obj is not _MISSING:
             if metrics is not None:
@@ -491,34 +562,40 @@ class Store(CloseOnExit, Generic[ConnectorT]):
                     key,
                     _ms(perf_counter_ns() - start),
                 )
+            if debug:
+                self._log_op(f'GET {key} (cached=True)', start)
             return obj
         with self._connector_lock:
             data: Any = self.connector.get(key)
-        fetched = perf_counter_ns() if metrics is not None else 0
+        fetched = perf_counter_ns() if timed else 0
+        if metrics is not None:
+            metrics.add_counter('store.get.cache_misses', key, 1)
+            metrics.add_time('store.get.connector', key, _ms(fetched - start))
         if data is None:
             if metrics is not None:
-                metrics.add_counter('store.get.cache_misses', key, 1)
+                metrics.add_time('store.get', key, _ms(fetched - start))
+            if debug:
+                self._log_op(f'GET {key} (cached=False, missing)', start)
             return default
+        deserialize = deserializer or self._deserializer
         try:
-            obj = (deserializer or self._deserializer)(data)
-        except SerializationError:
-            raise
+            obj = deserialize(data)
         except Exception as e:
             raise SerializationError(
-                f'Failed to deserialize the object with key {key!r} in '
-                f'store {self._name!r}: {e!r}',
+                'Failed to deserialize object (deserializer='
+                f'{_callable_path(deserialize)}, key={key}).',
             ) from e
         with self._cache_lock:
             # Do not cache an object evicted or replaced since the fetch.
             if self._evictions == evictions:
-                self._cache.set(key, obj)
+                self.cache.set(key, obj)
         if metrics is not None:
             end = perf_counter_ns()
-            metrics.add_counter('store.get.cache_misses', key, 1)
-            metrics.add_time('store.get.connector', key, _ms(fetched - start))
             metrics.add_time('store.get.deserialize', key, _ms(end - fetched))
             metrics.add_time('store.get', key, _ms(end - start))
             metrics.add_attribute('store.get.object_size', key, _nbytes(data))
+        if debug:
+            self._log_op(f'GET {key} (cached=False)', start)
         return obj
 
     def exists(self, key: ConnectorKeyT) -> bool:
@@ -530,14 +607,28 @@ class Store(CloseOnExit, Generic[ConnectorT]):
         Returns:
             If an object associated with the key exists.
         """
+        self._check_open('check if an object exists')
         metrics = self._metrics
-        start = perf_counter_ns() if metrics is not None else 0
-        with self._connector_lock:
-            found = self.connector.exists(key)
+        debug = logger.isEnabledFor(logging.DEBUG)
+        timed = metrics is not None or debug
+        start = perf_counter_ns() if timed else 0
+        with self._cache_lock:
+            found = self.cache.exists(key)
+        if not found:
+            with self._connector_lock:
+                found = self.connector.exists(key)
+            if metrics is not None:
+                metrics.add_time(
+                    'store.exists.connector',
+                    key,
+                    _ms(perf_counter_ns() - start),
+                )
         if metrics is not None:
             metrics.add_time(
                 'store.exists', key, _ms(perf_counter_ns() - start)
             )
+        if debug:
+            self._log_op(f'EXISTS {key}', start)
         return found
 
     def evict(self, key: ConnectorKeyT) -> None:
@@ -548,15 +639,24 @@ class Store(CloseOnExit, Generic[ConnectorT]):
         Args:
             key: Key associated with object to evict.
         """
+        self._check_open('evict an object')
         metrics = self._metrics
-        start = perf_counter_ns() if metrics is not None else 0
+        debug = logger.isEnabledFor(logging.DEBUG)
+        timed = metrics is not None or debug
+        start = perf_counter_ns() if timed else 0
         with self._connector_lock:
             self.connector.evict(key)
+            connector_done = perf_counter_ns() if timed else 0
             self._uncache(key)
         if metrics is not None:
             metrics.add_time(
+                'store.evict.connector', key, _ms(connector_done - start)
+            )
+            metrics.add_time(
                 'store.evict', key, _ms(perf_counter_ns() - start)
             )
+        if debug:
+            self._log_op(f'EVICT {key}', start)
 
     def is_cached(self, key: ConnectorKeyT) -> bool:
         """Check if an object associated with the key is cached locally.
@@ -567,8 +667,9 @@ class Store(CloseOnExit, Generic[ConnectorT]):
         Returns:
             If the object is cached.
         """
+        self._check_open('check the cache')
         with self._cache_lock:
-            return self._cache.exists(key)
+            return self.cache.exists(key)
 
     def _uncache(self, key: ConnectorKeyT) -> None:
         """Drop the local cached copy of an object (package-internal hook).
@@ -582,7 +683,7 @@ class Store(CloseOnExit, Generic[ConnectorT]):
             key: Key of the object.
         """
         with self._cache_lock:
-            self._cache.evict(key)
+            self.cache.evict(key)
             self._evictions += 1
 
     def _factory(
@@ -622,12 +723,14 @@ class Store(CloseOnExit, Generic[ConnectorT]):
         objects are written with one `put_batch()` if `batch`, else with
         `put()` (one object); non-proxiable ones are returned in place.
         """
+        self._check_open('proxy an object')
         _check_evict_lifetime(evict, lifetime)
         proxiable = [type(obj) not in NON_PROXIABLE_TYPES for obj in objs]
         if not skip_nonproxiable and not all(proxiable):
-            raise _non_proxiable_error(objs[proxiable.index(False)])
+            raise _non_proxiable_error(objs, proxiable.count(False))
         metrics = self._metrics
-        start = perf_counter_ns() if metrics is not None else 0
+        debug = logger.isEnabledFor(logging.DEBUG)
+        start = perf_counter_ns() if metrics is not None or debug else 0
         to_put = [obj for obj, ok in zip(objs, proxiable, strict=True) if ok]
         if batch:
             keys = self.put_batch(
@@ -666,9 +769,14 @@ class Store(CloseOnExit, Generic[ConnectorT]):
         if metrics is not None and keys:
             elapsed = _ms(perf_counter_ns() - start)
             if batch:
-                metrics.add_time('store.proxy_batch', tuple(keys), elapsed)
+                metrics.add_time('store.proxy_batch', keys, elapsed)
             else:
                 metrics.add_time('store.proxy', keys[0], elapsed)
+        if debug and keys:
+            if batch:
+                self._log_op(f'PROXY_BATCH ({len(keys)} items) {keys}', start)
+            else:
+                self._log_op(f'PROXY {keys[0]}', start)
         return results
 
     def proxy(
@@ -817,6 +925,7 @@ class Store(CloseOnExit, Generic[ConnectorT]):
         Raises:
             ValueError: If `evict` is `True` and `lifetime` is not `None`.
         """
+        self._check_open('proxy an object')
         _check_evict_lifetime(evict, lifetime)
         factory = self._factory(
             key,
@@ -826,6 +935,7 @@ class Store(CloseOnExit, Generic[ConnectorT]):
         )
         if lifetime is not None:
             lifetime.add_key(key, store=self)
+        logger.debug('Store(name="%s"): PROXY_FROM_KEY %s', self._name, key)
         return Proxy(factory)
 
     def locked_proxy(
@@ -872,8 +982,8 @@ class Store(CloseOnExit, Generic[ConnectorT]):
                 `skip_nonproxiable` is `False`.
             ValueError: If `evict` is `True` and `lifetime` is not `None`.
         """
-        proxy = self.proxy(
-            obj,
+        proxy: Any = self.proxy(
+            cast(Any, obj),
             evict=evict,
             lifetime=lifetime,
             serializer=serializer,
@@ -883,7 +993,7 @@ class Store(CloseOnExit, Generic[ConnectorT]):
             **kwargs,
         )
         if proxy is obj:  # A skipped non-proxiable object.
-            return obj
+            return cast(NonProxiableT, obj)
         return ProxyLocker(cast(Proxy[T], proxy))
 
     def owned_proxy(
@@ -985,7 +1095,8 @@ class Store(CloseOnExit, Generic[ConnectorT]):
                 polling interval after each unsuccessful poll.
             polling_interval_limit: Maximum polling interval allowed.
             polling_timeout: Optional maximum number of seconds to poll for.
-                If reached, a `TimeoutError` is raised.
+                If reached, resolving raises
+                [`ProxyResolveMissingKeyError`][proxystore.store.exceptions.ProxyResolveMissingKeyError].
 
         Returns:
             Future to the object.
@@ -994,13 +1105,26 @@ class Store(CloseOnExit, Generic[ConnectorT]):
             NotImplementedError: If the connector is not a
                 `DeferrableConnector`.
         """
+        self._check_open('create a future')
         if not isinstance(self.connector, DeferrableConnector):
             raise NotImplementedError(
-                f'Store.future() needs a DeferrableConnector (with new_key() '
-                f'and set()); {type(self.connector).__name__} is not one.',
+                f'The connector associated with this store is of type '
+                f'{type(self.connector).__name__}, which does not implement '
+                'the DeferrableConnector protocol (new_key() and set()), '
+                'so a Future cannot be created.',
             )
+        metrics = self._metrics
+        debug = logger.isEnabledFor(logging.DEBUG)
+        timed = metrics is not None or debug
+        start = perf_counter_ns() if timed else 0
         with self._connector_lock:
             key = self.connector.new_key()
+        if metrics is not None:
+            metrics.add_time(
+                'store.future.connector',
+                key,
+                _ms(perf_counter_ns() - start),
+            )
         factory: PollingStoreFactory[ConnectorT, T] = PollingStoreFactory(
             key,
             self._factory_config(),
@@ -1012,7 +1136,14 @@ class Store(CloseOnExit, Generic[ConnectorT]):
             polling_timeout=polling_timeout,
         )
         factory._bind(self)
-        return Future(factory, serializer=serializer)
+        future: Future[T] = Future(factory, serializer=serializer)
+        if metrics is not None:
+            metrics.add_time(
+                'store.future', key, _ms(perf_counter_ns() - start)
+            )
+        if debug:
+            self._log_op(f'FUTURE {key}', start)
+        return future
 
     def _set(
         self,
@@ -1020,6 +1151,7 @@ class Store(CloseOnExit, Generic[ConnectorT]):
         obj: Any,
         *,
         serializer: SerializerT | None = None,
+        **kwargs: Any,
     ) -> None:
         """Store `obj` under an existing key (package-internal hook).
 
@@ -1033,15 +1165,41 @@ class Store(CloseOnExit, Generic[ConnectorT]):
             key: Key of the object.
             obj: New object.
             serializer: Optionally override the store's serializer.
+            kwargs: Additional keyword arguments to pass to
+                `DeferrableConnector.set()`.
 
         Raises:
             TypeError: If the serializer's output is not bytes-like; nothing
                 is written then.
         """
+        self._check_open('set an object')
+        metrics = self._metrics
+        debug = logger.isEnabledFor(logging.DEBUG)
+        timed = metrics is not None or debug
+        start = perf_counter_ns() if timed else 0
         data = self._serialize(obj, serializer)
+        serialized = perf_counter_ns() if timed else 0
         with self._connector_lock:
-            self.connector.set(key, data)  # type: ignore[attr-defined]
+            self.connector.set(key, data, **kwargs)  # type: ignore[attr-defined]
             self._uncache(key)
+        if metrics is not None:
+            end = perf_counter_ns()
+            metrics.add_attribute('store.set.object_size', key, _nbytes(data))
+            metrics.add_time(
+                'store.set.serialize', key, _ms(serialized - start)
+            )
+            metrics.add_time('store.set.connector', key, _ms(end - serialized))
+            metrics.add_time('store.set', key, _ms(end - start))
+        if debug:
+            self._log_op(f'SET {key}', start)
+
+
+def _callable_path(function: Any) -> str:
+    module = getattr(function, '__module__', None)
+    qualname = getattr(function, '__qualname__', None)
+    if module is None or qualname is None:
+        return repr(function)
+    return f'{module}.{qualname}'
 
 
 def _ms(ns: int) -> float:

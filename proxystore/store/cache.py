@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from typing import Any
 from typing import Generic
@@ -16,8 +17,7 @@ _MISSING: Any = object()
 class LRUCache(Generic[KeyT, ValueT]):
     """Least-recently-used cache holding at most `maxsize` objects.
 
-    The cache is not thread-safe on its own; a
-    [`Store`][proxystore.store.base.Store] guards it with its lock.
+    Thread-safe: every method holds an internal lock.
 
     Args:
         maxsize: Maximum number of objects kept. `0` disables the cache
@@ -29,14 +29,12 @@ class LRUCache(Generic[KeyT, ValueT]):
 
     def __init__(self, maxsize: int = 16) -> None:
         if maxsize < 0:
-            raise ValueError(
-                f'Cache size must be greater than or equal to zero, '
-                f'got {maxsize}.',
-            )
+            raise ValueError(f'Cache size must by >= 0, got {maxsize}.')
         self.maxsize = maxsize
         self.hits = 0
         self.misses = 0
         self._data: OrderedDict[KeyT, ValueT] = OrderedDict()
+        self._lock = threading.RLock()
 
     def __len__(self) -> int:
         return len(self._data)
@@ -52,24 +50,26 @@ class LRUCache(Generic[KeyT, ValueT]):
 
         A hit marks `key` as the most recently used entry.
         """
-        value: ValueT = self._data.get(key, _MISSING)
-        if value is _MISSING:
-            self.misses += 1
-            return default
-        self._data.move_to_end(key)
-        self.hits += 1
-        return value
+        with self._lock:
+            value: ValueT = self._data.get(key, _MISSING)
+            if value is _MISSING:
+                self.misses += 1
+                return default
+            self._data.move_to_end(key)
+            self.hits += 1
+            return value
 
     def set(self, key: KeyT, value: ValueT) -> None:
         """Cache `value` under `key`, dropping the least recently used."""
         if self.maxsize == 0:
             return
-        data = self._data
-        if key in data:
-            data.move_to_end(key)
-        data[key] = value
-        if len(data) > self.maxsize:
-            data.popitem(last=False)
+        with self._lock:
+            data = self._data
+            if key in data:
+                data.move_to_end(key)
+            data[key] = value
+            if len(data) > self.maxsize:
+                data.popitem(last=False)
 
     def exists(self, key: KeyT) -> bool:
         """Check if `key` is cached (does not change the usage order)."""
@@ -77,8 +77,10 @@ class LRUCache(Generic[KeyT, ValueT]):
 
     def evict(self, key: KeyT) -> None:
         """Drop `key` from the cache (no-op if absent)."""
-        self._data.pop(key, None)
+        with self._lock:
+            self._data.pop(key, None)
 
     def clear(self) -> None:
         """Drop every cached object."""
-        self._data.clear()
+        with self._lock:
+            self._data.clear()

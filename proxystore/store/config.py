@@ -7,7 +7,6 @@ process: proxies carry it, and it can be written to and read from TOML.
 
 from __future__ import annotations
 
-import importlib
 import pathlib
 import sys
 from typing import Annotated
@@ -18,59 +17,35 @@ from pydantic import BaseModel
 from pydantic import BeforeValidator
 from pydantic import ConfigDict
 from pydantic import Field
-from pydantic import field_validator
 
 from proxystore.connectors.protocols import Connector
+from proxystore.connectors.registry import connector_kinds
+from proxystore.connectors.registry import get_connector_type
 from proxystore.store.types import DeserializerT
 from proxystore.store.types import SerializerT
+from proxystore.utils.imports import get_object_path
+from proxystore.utils.imports import import_from_path as _import_from_path
 
 if sys.version_info >= (3, 11):  # pragma: >=3.11 cover
     import tomllib
 else:  # pragma: <3.11 cover
     import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
 
-CONNECTOR_KINDS = {
-    'local': 'proxystore.connectors.local.LocalConnector',
-    'file': 'proxystore.connectors.file.FileConnector',
-    'redis': 'proxystore.connectors.redis.RedisConnector',
-    'multi': 'proxystore.connectors.multi.MultiConnector',
-    'endpoint': 'proxystore.connectors.endpoint.EndpointConnector',
-    'shm': 'proxystore.connectors.shm.SharedMemoryConnector',
-}
-"""Short connector kinds and the connector class each one names."""
-
-_KIND_OF_PATH = {path: kind for kind, path in CONNECTOR_KINDS.items()}
-
-
 def import_from_path(path: str) -> Any:
     """Import the object named by a dotted path (`package.module.Name`).
 
-    Nested attributes (`package.module.Class.method`) are supported.
+    Nested attributes (`package.module.Class.method`) are supported. Like
+    [`proxystore.utils.imports.import_from_path()`][proxystore.utils.imports.import_from_path],
+    except that a missing attribute is an `ImportError` too.
 
     Raises:
-        ImportError: If no prefix of the path is an importable module or
-            the remaining attributes do not exist.
+        ImportError: If the path has no module part, the module cannot be
+            imported, or the attribute does not exist.
     """
-    parts = path.split('.')
-    for split in range(len(parts) - 1, 0, -1):
-        module_name = '.'.join(parts[:split])
-        try:
-            obj: Any = importlib.import_module(module_name)
-        except ModuleNotFoundError as e:
-            # Only "this prefix is not a module" means: try a shorter one.
-            if e.name is not None and module_name.startswith(e.name):
-                continue
-            raise
-        try:
-            for attr in parts[split:]:
-                obj = getattr(obj, attr)
-        except AttributeError as e:
-            raise ImportError(
-                f'Module {module_name!r} has no attribute path '
-                f'{".".join(parts[split:])!r}.',
-            ) from e
-        return obj
-    raise ImportError(f'Cannot import {path!r}: no such module.')
+    try:
+        return _import_from_path(path)
+    except AttributeError as e:
+        raise ImportError(f'Cannot import {path!r}: {e}') from e
 
 
 def object_path(obj: Any) -> str:
@@ -80,12 +55,10 @@ def object_path(obj: Any) -> str:
         ValueError: If importing the path does not give back `obj` (e.g.,
             lambdas and functions defined inside other functions).
     """
-    module = getattr(obj, '__module__', None)
-    qualname = getattr(obj, '__qualname__', None)
-    path = f'{module}.{qualname}'
     try:
-        found = import_from_path(path) if module and qualname else None
-    except ImportError:
+        path = get_object_path(obj)
+        found = import_from_path(path)
+    except (AttributeError, ImportError):
         found = None
     if found is not obj:
         raise ValueError(
@@ -96,43 +69,12 @@ def object_path(obj: Any) -> str:
 
 
 def connector_kind(connector_type: type[Any]) -> str:
-    """Return the `kind` naming a connector class.
+    """Return the `kind` naming a connector class: its full dotted path.
 
-    This is the short name for the built-in connectors (e.g., `'file'`)
-    and the dotted import path for any other class.
+    This is what [`Store.config()`][proxystore.store.base.Store.config]
+    writes, e.g., `'proxystore.connectors.local.LocalConnector'`.
     """
-    path = f'{connector_type.__module__}.{connector_type.__qualname__}'
-    return _KIND_OF_PATH.get(path, path)
-
-
-def _connector_path(kind: str) -> str:
-    if '.' in kind:
-        return kind
-    try:
-        return CONNECTOR_KINDS[kind]
-    except KeyError:
-        raise ValueError(
-            f'Unknown connector kind {kind!r}. Use one of '
-            f'{", ".join(map(repr, CONNECTOR_KINDS))} or the dotted import '
-            f'path of a connector class (e.g., "mypackage.MyConnector").',
-        ) from None
-
-
-def _resolve_connector_type(kind: str) -> type[Connector[Any]]:
-    path = _connector_path(kind)
-    try:
-        connector_type = import_from_path(path)
-    except ImportError as e:
-        raise ValueError(
-            f'Cannot import the connector class of kind {kind!r} '
-            f'({path!r}): {e}',
-        ) from e
-    if not isinstance(connector_type, type):
-        raise ValueError(
-            f'Connector kind {kind!r} names {connector_type!r}, which is '
-            'not a class.',
-        )
-    return connector_type
+    return get_object_path(connector_type)
 
 
 def _import_if_path(value: Any) -> Any:
@@ -142,9 +84,16 @@ def _import_if_path(value: Any) -> Any:
 class ConnectorConfig(BaseModel):
     """Connector configuration.
 
+    Any `kind` is accepted when the configuration is built; it is resolved
+    (and an unknown kind refused) only when the connector class is needed
+    ([`get_connector_type()`][proxystore.store.config.ConnectorConfig.get_connector_type]).
+
     Attributes:
-        kind: Short name of a built-in connector (`local`, `file`, `redis`,
-            `multi`, `endpoint`) or the dotted import path of any connector
+        kind: A connector kind (see
+            [`proxystore.connectors.registry`][proxystore.connectors.registry]):
+            a short name such as `local`, `file`, `redis`, `multi` or
+            `endpoint` (case-insensitive), a connector class name such as
+            `FileConnector`, or the dotted import path of any connector
             class.
         options: Keyword arguments of the connector's `from_config()`
             (the dictionary its `config()` returns).
@@ -155,23 +104,25 @@ class ConnectorConfig(BaseModel):
     kind: str
     options: dict[str, Any] = Field(default_factory=dict)
 
-    @field_validator('kind')
-    @classmethod
-    def _check_kind(cls, kind: str) -> str:
-        _resolve_connector_type(kind)
-        return kind
-
     def get_connector_type(self) -> type[Connector[Any]]:
         """Import and return the connector class named by `kind`.
 
         Raises:
-            ValueError: If `kind` is unknown, cannot be imported, or is not
-                a class.
+            ValueError: If `kind` is unknown, cannot be imported (the
+                message says which `pip install` fixes it), or is not a
+                class. The message names the kind.
         """
-        return _resolve_connector_type(self.kind)
+        return get_connector_type(self.kind)
 
     def get_connector(self) -> Connector[Any]:
-        """Create a connector instance from this configuration."""
+        """Create a connector instance from this configuration.
+
+        Raises:
+            ValueError: If `kind` cannot be resolved (see
+                `get_connector_type()`).
+            TypeError: If `options` has an argument the connector does not
+                take.
+        """
         return self.get_connector_type().from_config(dict(self.options))
 
 
@@ -232,7 +183,11 @@ class StoreConfig(BaseModel):
             for field, default in _OPTIONAL_DEFAULTS.items()
             if getattr(self, field) != default
         }
-        return (self.name, self.connector.kind, self.connector.options, extras)
+        kind = self.connector.kind
+        short = _ABBREVIATION.get(kind)
+        if short is not None:
+            kind = _MARK + short
+        return (self.name, kind, self.connector.options, extras)
 
     @classmethod
     def from_toml(cls, filepath: str | pathlib.Path) -> StoreConfig:
@@ -276,17 +231,20 @@ class StoreConfig(BaseModel):
             ```
 
         Args:
-            filepath: Path of the TOML file (overwritten if it exists).
+            filepath: Path of the TOML file (overwritten if it exists;
+                missing parent directories are created).
 
         Raises:
             ValueError: If the serializer or deserializer is not an
                 importable module-level function.
         """
         data = self.model_dump()
+        path = pathlib.Path(filepath)
         for field in ('serializer', 'deserializer'):
             if data[field] is not None:
                 data[field] = object_path(data[field])
-        with open(filepath, 'wb') as f:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, 'wb') as f:
             tomli_w.dump(_drop_none(data), f)
 
 
@@ -297,6 +255,17 @@ _OPTIONAL_DEFAULTS = {
 }
 
 
+# Pickles abbreviate the dotted paths of the built-in connectors to their
+# short kinds (the same in every process: registered at import).
+_MARK = '~'
+_EXPANSION = {
+    kind: path
+    for kind, path in connector_kinds().items()
+    if path.startswith('proxystore.connectors.')
+}
+_ABBREVIATION = {path: kind for kind, path in _EXPANSION.items()}
+
+
 def _rebuild_store_config(
     name: str,
     kind: str,
@@ -304,6 +273,8 @@ def _rebuild_store_config(
     extras: dict[str, Any],
 ) -> StoreConfig:
     """Inverse of `StoreConfig._compact_state()` (no re-validation)."""
+    if kind.startswith(_MARK):
+        kind = _EXPANSION[kind[len(_MARK) :]]
     return StoreConfig.model_construct(
         name=name,
         connector=ConnectorConfig.model_construct(kind=kind, options=options),

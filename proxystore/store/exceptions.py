@@ -6,6 +6,15 @@ from typing import Any
 
 from proxystore.proxy import ProxyResolveError
 
+__all__ = [
+    'NonProxiableTypeError',
+    'ProxyResolveMissingKeyError',
+    'ProxyStoreFactoryError',
+    'StoreClosedError',
+    'StoreError',
+    'StoreExistsError',
+]
+
 
 class StoreError(Exception):
     """Base class for errors raised by a store."""
@@ -13,6 +22,15 @@ class StoreError(Exception):
 
 class StoreExistsError(StoreError):
     """A store with the same name is already registered."""
+
+
+class StoreClosedError(StoreError, RuntimeError):
+    """The store was closed: it cannot be used any more.
+
+    Raised by every operation of a closed
+    [`Store`][proxystore.store.base.Store], whatever its connector, before
+    the connector is touched. It is also a `RuntimeError`.
+    """
 
 
 class NonProxiableTypeError(StoreError, TypeError):
@@ -27,16 +45,27 @@ class ProxyStoreFactoryError(StoreError):
     """The proxy was not created by a store (no `StoreFactory`)."""
 
 
-class ProxyResolveMissingKeyError(ProxyResolveError, StoreError):
-    """A proxy's object is no longer in its store.
+def non_store_factory_error(factory: Any) -> ProxyStoreFactoryError:
+    """Return the error for a proxy whose factory is not a `StoreFactory`.
 
-    Raised unchanged when resolving the proxy, so the user sees which key
-    and which store were involved.
+    Args:
+        factory: The proxy's factory.
+    """
+    return ProxyStoreFactoryError(
+        'The proxy must contain a factory with type StoreFactory. '
+        f'{type(factory).__name__} is not supported.',
+    )
+
+
+class ProxyResolveMissingKeyError(ProxyResolveError, StoreError):
+    """A proxy's object is not in its store.
 
     Args:
         key: Key of the missing object.
         store_type: Type of the store the proxy resolves through.
         store_name: Name of that store.
+        reason: Why the object is probably missing (appended to the
+            message). Defaults to the usual causes of an eviction.
     """
 
     def __init__(
@@ -44,16 +73,28 @@ class ProxyResolveMissingKeyError(ProxyResolveError, StoreError):
         key: Any,
         store_type: type[Any],
         store_name: str,
+        reason: str | None = None,
     ) -> None:
         self.key = key
         self.store_type = store_type
         self.store_name = store_name
-        super().__init__(
-            f'Cannot resolve the proxy: no object with key {key!r} exists '
-            f'in {store_type.__name__}(name={store_name!r}). The object was '
-            f'probably evicted (e.g., by another proxy created with '
-            f'evict=True, a lifetime that ended, or an explicit evict).',
+        self.reason = reason
+        if reason is None:
+            reason = (
+                'The object was probably evicted (e.g., by another proxy '
+                'created with evict=True, a lifetime that ended, or an '
+                'explicit evict).'
+            )
+        # Not ProxyResolveError.__init__: this error has no cause.
+        Exception.__init__(
+            self,
+            f'Cannot resolve target object with key={key!r} from '
+            f"{store_type.__name__}(name='{store_name}') because there is "
+            f'no object associated with the key. {reason}',
         )
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.key, self.store_type, self.store_name))
+        return (
+            type(self),
+            (self.key, self.store_type, self.store_name, self.reason),
+        )

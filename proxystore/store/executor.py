@@ -124,7 +124,7 @@ class _WorkerTask:
         # populate_target: engines may inspect the result (isinstance(),
         # sizes) before sending it; a populated proxy answers without
         # resolving, which would evict an evict-on-resolve result.
-        proxy = store.proxy(
+        proxy: Any = store.proxy(
             result,
             evict=not self.ownership,
             populate_target=True,

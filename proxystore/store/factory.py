@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import logging
 import threading
 import time
 from time import perf_counter_ns
@@ -18,6 +19,10 @@ from proxystore.factory import Factory
 from proxystore.store.config import StoreConfig
 from proxystore.store.config import _rebuild_store_config
 from proxystore.store.exceptions import ProxyResolveMissingKeyError
+from proxystore.store.registry import find_open_store
+from proxystore.store.registry import get_or_create_store
+from proxystore.store.registry import get_store as registered_store
+from proxystore.store.registry import register_if_absent
 from proxystore.store.types import ConnectorKeyT
 from proxystore.store.types import ConnectorT
 from proxystore.store.types import DeserializerT
@@ -27,7 +32,24 @@ if TYPE_CHECKING:
 
 T = TypeVar('T')
 
+logger = logging.getLogger(__name__)
+
 _MISSING: Any = object()
+
+# Shared by every factory's resolve_async(); threads are created lazily.
+_executor: concurrent.futures.ThreadPoolExecutor | None = None
+_executor_lock = threading.Lock()
+
+
+def _resolve_executor() -> concurrent.futures.ThreadPoolExecutor:
+    global _executor
+    if _executor is None:
+        with _executor_lock:
+            if _executor is None:
+                _executor = concurrent.futures.ThreadPoolExecutor(
+                    thread_name_prefix='proxystore-resolve',
+                )
+    return _executor
 
 
 def _rebuild_factory(
@@ -84,7 +106,7 @@ class StoreFactory(Factory[T], Generic[ConnectorT, T]):
         self.evict = evict
         self.deserializer = deserializer
         self._store: Store[ConnectorT] | None = None
-        self._pending: concurrent.futures.Future[T] | None = None
+        self._obj_future: concurrent.futures.Future[T] | None = None
         self._pending_lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -141,35 +163,45 @@ class StoreFactory(Factory[T], Generic[ConnectorT, T]):
         In order of preference: the store that created the factory (if it
         is open), the registered store of the configuration's name, an
         open store of this process with the same name and connector
-        configuration, or a new store created from the configuration (and
-        registered).
+        configuration, or a new store created from the configuration.
+        Afterwards a store of that name is registered in this process (the
+        store used, unless another one of the name already was).
         """
         store = self._store
-        if store is not None and not store.closed:
-            return store
-        from proxystore.store import get_or_create_store
-        from proxystore.store import get_store
-        from proxystore.store.base import find_open_store
-
-        store = get_store(self.store_config.name)
-        if store is None:
-            store = find_open_store(self.store_config)
-        if store is None:
-            store = get_or_create_store(self.store_config, register=True)
+        if store is None or store.closed:
+            config = self.store_config
+            store = registered_store(config.name) or find_open_store(config)
+            if store is None:
+                return get_or_create_store(config, register=True)
+        register_if_absent(store)
         return store
+
+    def __call__(self) -> T:
+        """Resolve the object (see `resolve()`).
+
+        With metrics enabled, records `factory.call` (in nanoseconds).
+        """
+        start = perf_counter_ns()
+        obj = self.resolve()
+        metrics = self.get_store().metrics
+        if metrics is not None:
+            elapsed = perf_counter_ns() - start
+            metrics.add_time('factory.call', self.key, elapsed)
+        return obj
 
     def resolve(self) -> T:
         """Get the object associated with the key from the store.
 
         If `resolve_async()` was called, waits for that background fetch
-        instead.
+        instead. With metrics enabled, records `factory.resolve` (in
+        nanoseconds).
 
         Raises:
             ProxyResolveMissingKeyError: If the key associated with this
                 factory does not exist in the store.
         """
         with self._pending_lock:
-            pending, self._pending = self._pending, None
+            pending, self._obj_future = self._obj_future, None
         if pending is not None:
             return pending.result()
         return self._resolve()
@@ -182,48 +214,62 @@ class StoreFactory(Factory[T], Generic[ConnectorT, T]):
         starting a new one. Calling this again before that does nothing.
         """
         with self._pending_lock:
-            if self._pending is not None:
+            if self._obj_future is not None:
                 return
-            pending: concurrent.futures.Future[T] = concurrent.futures.Future()
-            self._pending = pending
-        threading.Thread(
-            target=self._resolve_into,
-            args=(pending,),
-            name=f'resolve-{self.key}',
-            daemon=True,
-        ).start()
-
-    def _resolve_into(self, pending: concurrent.futures.Future[T]) -> None:
-        try:
-            pending.set_result(self._resolve())
-        except BaseException as e:
-            pending.set_exception(e)
+            logger.debug('Starting asynchronous resolve of %s', self.key)
+            self._obj_future = _resolve_executor().submit(self._resolve)
 
     def _resolve(self) -> T:
         store = self.get_store()
         metrics = store.metrics
-        start = perf_counter_ns() if metrics is not None else 0
+        start = perf_counter_ns()
         obj = self._fetch(store)
         if self.evict:
             store.evict(self.key)
+        elapsed = perf_counter_ns() - start
         if metrics is not None:
-            metrics.add_time(
-                'factory.resolve',
-                self.key,
-                (perf_counter_ns() - start) / 1e6,
-            )
+            metrics.add_time('factory.resolve', self.key, elapsed)
+        logger.debug(
+            'Resolved %s from Store(name="%s") in %.3f ms',
+            self.key,
+            store.name,
+            elapsed / 1e6,
+        )
         return obj
+
+    def _missing(
+        self,
+        store: Store[ConnectorT],
+        reason: str | None = None,
+    ) -> ProxyResolveMissingKeyError:
+        connector_type = type(store.connector)
+        if (
+            reason is None
+            and store._from_config
+            and getattr(connector_type, 'process_local', False)
+        ):
+            reason = (
+                f'{connector_type.__name__} is process-local: its objects '
+                'live in the memory of the process that put them, so a '
+                'proxy of it cannot be resolved in another process (this '
+                'store was re-created here from the configuration the '
+                'proxy carries). Use a connector that other processes can '
+                'reach (e.g., FileConnector or RedisConnector). If the '
+                'proxy was created in this process, the object was evicted.'
+            )
+        return ProxyResolveMissingKeyError(
+            self.key,
+            type(store),
+            store.name,
+            reason,
+        )
 
     def _fetch(self, store: Store[ConnectorT]) -> T:
         obj = store.get(
             self.key, deserializer=self.deserializer, default=_MISSING
         )
         if obj is _MISSING:
-            raise ProxyResolveMissingKeyError(
-                self.key,
-                type(store),
-                store.name,
-            )
+            raise self._missing(store)
         return cast(T, obj)
 
 
@@ -285,9 +331,10 @@ class PollingStoreFactory(StoreFactory[ConnectorT, T]):
         return options
 
     def _fetch(self, store: Store[ConnectorT]) -> T:
+        start = perf_counter_ns()
         timeout = self.polling_timeout
-        deadline = None if timeout is None else time.monotonic() + timeout
         interval = self.polling_interval
+        waited = 0.0
         while True:
             obj = store.get(
                 self.key,
@@ -295,18 +342,23 @@ class PollingStoreFactory(StoreFactory[ConnectorT, T]):
                 default=_MISSING,
             )
             if obj is not _MISSING:
-                return cast(T, obj)
-            now = time.monotonic()
-            if deadline is not None and now >= deadline:
-                raise TimeoutError(
-                    f'No object with key {self.key!r} appeared in store '
-                    f'{store.name!r} within {timeout} seconds.',
+                break
+            if timeout is not None and waited >= timeout:
+                raise self._missing(
+                    store,
+                    f'No object was set within the polling timeout of '
+                    f'{timeout} seconds.',
                 )
-            time.sleep(
-                interval
-                if deadline is None
-                else min(interval, deadline - now),
-            )
+            time.sleep(interval)
+            waited += interval
             interval *= self.polling_backoff_factor
             if self.polling_interval_limit is not None:
                 interval = min(interval, self.polling_interval_limit)
+        metrics = store.metrics
+        if metrics is not None:
+            metrics.add_time(
+                'factory.polling_resolve',
+                self.key,
+                perf_counter_ns() - start,
+            )
+        return cast(T, obj)

@@ -51,7 +51,8 @@ class Future(Generic[T]):
         """Get the result, waiting until it is set.
 
         Raises:
-            TimeoutError: If the factory's `polling_timeout` passes first.
+            ProxyResolveMissingKeyError: If the factory's
+                `polling_timeout` passes first.
         """
         return self.factory.resolve()
 

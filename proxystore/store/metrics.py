@@ -7,20 +7,51 @@ in each operation (`store.put`, `store.put.serialize`,
 `factory.resolve`), cache hit/miss counters (`store.get.cache_hits`,
 `store.get.cache_misses`) and object sizes in bytes
 (`store.put.object_size`, `store.get.object_size`). Batch operations are
-recorded under the tuple of their keys.
+recorded under the list of their keys.
+
+Every method taking a key also takes a list or tuple of keys (a batch; a
+list and a tuple of the same keys are the same batch), a proxy created by
+the store (its key is used, the proxy is not resolved), or a sequence of
+such proxies.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
 import threading
 import time
+from collections.abc import Sequence
 from typing import Any
+from typing import TypeAlias
+from typing import cast
 
 from proxystore.proxy import Proxy
 from proxystore.store.types import ConnectorKeyT
 from proxystore.store.utils import get_key
+
+KeyT: TypeAlias = ConnectorKeyT | Sequence[ConnectorKeyT]
+"""A connector key, or a sequence of keys of a batch operation."""
+
+ProxyT: TypeAlias = Proxy[Any] | Sequence[Proxy[Any]]
+"""A store proxy, or a sequence of proxies of a batch operation."""
+
+
+def _is_proxy(value: Any) -> bool:
+    # type() rather than isinstance(): isinstance() would resolve a proxy.
+    return issubclass(type(value), Proxy)
+
+
+def _normalize(key: KeyT | ProxyT) -> Any:
+    """Return the dictionary key of a key, batch of keys, or proxies."""
+    if _is_proxy(key):
+        return get_key(cast(Proxy[Any], key))
+    # Connector keys are NamedTuples: only plain lists and tuples are
+    # batches.
+    if type(key) in (list, tuple):
+        return tuple(get_key(k) if _is_proxy(k) else k for k in key)
+    return key
 
 
 @dataclasses.dataclass
@@ -100,8 +131,8 @@ class Metrics:
 class StoreMetrics:
     """Per-key metrics of the operations of one store.
 
-    Thread-safe. Keys are connector keys, or tuples of connector keys for
-    batch operations.
+    Thread-safe. Keys are connector keys, or lists or tuples of connector
+    keys (or store proxies) for batch operations.
     """
 
     def __init__(self) -> None:
@@ -114,19 +145,32 @@ class StoreMetrics:
             metrics = self._metrics[key] = Metrics()
         return metrics
 
-    def add_attribute(self, name: str, key: Any, value: Any) -> None:
+    def add_attribute(
+        self,
+        name: str,
+        key: KeyT | ProxyT,
+        value: Any,
+    ) -> None:
         """Set the attribute `name` of `key` to `value`."""
+        key = _normalize(key)
         with self._lock:
             self._entry(key).attributes[name] = value
 
-    def add_counter(self, name: str, key: Any, value: int) -> None:
+    def add_counter(self, name: str, key: KeyT | ProxyT, value: int) -> None:
         """Add `value` to the counter `name` of `key`."""
+        key = _normalize(key)
         with self._lock:
             counters = self._entry(key).counters
             counters[name] = counters.get(name, 0) + value
 
-    def add_time(self, name: str, key: Any, time_ms: float) -> None:
+    def add_time(
+        self,
+        name: str,
+        key: KeyT | ProxyT,
+        time_ms: float,
+    ) -> None:
         """Record a duration of `time_ms` milliseconds for `name` of `key`."""
+        key = _normalize(key)
         with self._lock:
             times = self._entry(key).times
             stats = times.get(name)
@@ -143,19 +187,20 @@ class StoreMetrics:
                     totals[name] = totals.get(name, TimeStats()) + stats
         return totals
 
-    def get_metrics(self, key_or_proxy: ConnectorKeyT) -> Metrics | None:
-        """Return the metrics of a key, a batch of keys, or a store proxy.
+    def get_metrics(self, key_or_proxy: KeyT | ProxyT) -> Metrics | None:
+        """Return the metrics of a key, a batch of keys, or store proxies.
 
         Args:
-            key_or_proxy: A connector key, a tuple of keys (batch
-                operations), or a proxy created by the store (it is not
-                resolved).
+            key_or_proxy: A connector key, a list or tuple of keys (batch
+                operations), a proxy created by the store (it is not
+                resolved), or a sequence of such proxies.
 
         Returns:
-            The [`Metrics`][proxystore.store.metrics.Metrics], or `None` if
-            nothing was recorded for the key.
+            A copy of the [`Metrics`][proxystore.store.metrics.Metrics]
+            (later operations do not change it), or `None` if nothing was
+            recorded for the key.
         """
-        if issubclass(type(key_or_proxy), Proxy):
-            key_or_proxy = get_key(key_or_proxy)
+        key = _normalize(key_or_proxy)
         with self._lock:
-            return self._metrics.get(key_or_proxy)
+            metrics = self._metrics.get(key)
+            return None if metrics is None else copy.deepcopy(metrics)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pathlib
 import pickle
+import re
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -142,7 +143,7 @@ def test_cache_disabled(store_name: str) -> None:
 
 
 def test_negative_cache_size(store_name: str) -> None:
-    with pytest.raises(ValueError, match='cache_size'):
+    with pytest.raises(ValueError, match='Cache size cannot be negative'):
         Store(store_name, LocalConnector(), cache_size=-1)
 
 
@@ -245,8 +246,15 @@ def test_failing_custom_deserializer(store: Store[Any]) -> None:
     def bad(data: bytes) -> Any:
         raise ValueError('broken')
 
-    with pytest.raises(SerializationError, match='broken'):
+    with pytest.raises(
+        SerializationError,
+        match='Failed to deserialize object',
+    ) as info:
         store.get(key, deserializer=bad)
+    assert 'test_failing_custom_deserializer.<locals>.bad' in str(info.value)
+    assert str(key) in str(info.value)
+    assert isinstance(info.value.__cause__, ValueError)
+    assert str(info.value.__cause__) == 'broken'
     assert store.get(key) == 'value'
 
 
@@ -265,8 +273,9 @@ def test_proxy_without_populate_target(store: Store[Any]) -> None:
     assert not is_resolved(proxy)
     assert proxy['a'] == 1
     assert is_resolved(proxy)
-    # The proxy resolved through this (unregistered) store.
-    assert get_store(store.name) is None
+    # The proxy resolved through this store, which is registered now (a
+    # store of the proxy's name is registered after resolving).
+    assert get_store(store.name) is store
 
 
 def test_store_wide_populate_target(store_name: str) -> None:
@@ -287,10 +296,16 @@ def test_populated_proxy_has_class_and_hash(store: Store[Any]) -> None:
 @pytest.mark.parametrize('obj', NON_PROXIABLE)
 def test_nonproxiable(store: Store[Any], obj: Any) -> None:
     before = stored_count(store)
-    with pytest.raises(NonProxiableTypeError, match='cannot be proxied'):
+    with pytest.raises(
+        NonProxiableTypeError,
+        match=f'^Object of {re.escape(str(type(obj)))} is not proxiable.',
+    ):
         store.proxy(obj)
-    with pytest.raises(NonProxiableTypeError):
-        store.proxy_batch(['ok', obj])
+    with pytest.raises(
+        NonProxiableTypeError,
+        match='Input sequence contains 2 objects that are not proxiable',
+    ):
+        store.proxy_batch(['ok', obj, obj])
     with pytest.raises(NonProxiableTypeError):
         store.locked_proxy(obj, skip_nonproxiable=False)
     assert stored_count(store) == before
@@ -394,7 +409,9 @@ def test_config_round_trip(
         config = store.config()
         assert isinstance(config, StoreConfig)
         assert config.name == store_name
-        assert config.connector.kind == 'file'
+        assert config.connector.kind == (
+            'proxystore.connectors.file.FileConnector'
+        )
         assert config.cache_size == 3
         assert config.metrics
         assert not config.populate_target

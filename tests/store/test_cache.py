@@ -47,7 +47,7 @@ def test_zero_size_disables_cache() -> None:
 
 
 def test_negative_size_is_an_error() -> None:
-    with pytest.raises(ValueError, match='greater than or equal to zero'):
+    with pytest.raises(ValueError, match='Cache size must by >= 0'):
         LRUCache(maxsize=-1)
 
 

@@ -10,9 +10,11 @@ import pytest
 
 from proxystore.connectors.file import FileConnector
 from proxystore.connectors.local import LocalConnector
+from proxystore.connectors.registry import register_connector
 from proxystore.serialize import deserialize
 from proxystore.serialize import serialize
 from proxystore.store import Store
+from proxystore.store import get_store
 from proxystore.store.config import ConnectorConfig
 from proxystore.store.config import StoreConfig
 from proxystore.store.config import connector_kind
@@ -39,7 +41,10 @@ def read_with_toml_config(path: str, key: Any) -> Any:
     ('kind', 'connector_type'),
     [
         ('local', LocalConnector),
+        ('LOCAL', LocalConnector),
         ('file', FileConnector),
+        ('FileConnector', FileConnector),
+        ('localconnector', LocalConnector),
         ('proxystore.connectors.file.FileConnector', FileConnector),
     ],
 )
@@ -59,30 +64,80 @@ def test_get_connector(tmp_path: pathlib.Path) -> None:
 
 
 def test_connector_kind_of_type() -> None:
-    assert connector_kind(FileConnector) == 'file'
-    assert connector_kind(LocalConnector) == 'local'
+    assert connector_kind(FileConnector) == (
+        'proxystore.connectors.file.FileConnector'
+    )
+    assert connector_kind(LocalConnector) == (
+        'proxystore.connectors.local.LocalConnector'
+    )
     assert connector_kind(dict) == 'builtins.dict'
+
+
+def test_store_config_writes_full_class_path(
+    tmp_path: pathlib.Path,
+    store_name: str,
+) -> None:
+    with Store(store_name, LocalConnector()) as store:
+        assert store.config().connector.kind == (
+            'proxystore.connectors.local.LocalConnector'
+        )
+    with Store(store_name, FileConnector(str(tmp_path / 's'))) as store:
+        config = store.config()
+        assert config.connector.kind == (
+            'proxystore.connectors.file.FileConnector'
+        )
+        path = tmp_path / 'store.toml'
+        config.write_toml(path)
+        assert 'proxystore.connectors.file.FileConnector' in path.read_text()
 
 
 @pytest.mark.parametrize(
     ('kind', 'message'),
     [
-        ('fiel', "Unknown connector kind 'fiel'"),
-        ('nomodule.Connector', 'Cannot import the connector class'),
-        ('proxystore.connectors.file.NoSuch', 'Cannot import'),
+        ('fiel', 'Unknown connector type "fiel"'),
+        ('nomodule.Connector', 'Unknown connector type "nomodule.Connector"'),
+        ('proxystore.connectors.file.NoSuch', 'NoSuch'),
         ('proxystore.store.config.import_from_path', 'not a class'),
     ],
 )
-def test_bad_connector_kind(kind: str, message: str) -> None:
+def test_bad_connector_kind_builds_then_fails_clearly(
+    kind: str,
+    message: str,
+) -> None:
+    # Any kind is accepted when the config is built (as in ProxyStore).
+    config = ConnectorConfig(kind=kind, options={'a': 1})
+    assert config.kind == kind
     with pytest.raises(ValueError, match=message):
-        ConnectorConfig(kind=kind)
+        config.get_connector_type()
+    with pytest.raises(ValueError, match=message):
+        config.get_connector()
+    assert config.options == {'a': 1}
+
+
+def test_missing_dependency_names_kind_and_install_hint() -> None:
+    kind = 'h2storetestkind'
+    register_connector(
+        kind,
+        'no_such_package_h2.module.SomeConnector',
+        extra='h2extra',
+    )
+    config = StoreConfig(
+        name='x',
+        connector=ConnectorConfig(kind=kind.upper()),
+    )
+    with pytest.raises(ValueError, match=kind.upper()) as info:
+        Store.from_config(config)
+    assert "pip install 'proxystore[h2extra]'" in str(info.value)
 
 
 def test_unknown_kind_in_toml_is_clear(tmp_path: pathlib.Path) -> None:
     path = tmp_path / 'store.toml'
     path.write_text('name = "x"\n[connector]\nkind = "nope"\n')
-    with pytest.raises(pydantic.ValidationError, match="'nope'"):
-        StoreConfig.from_toml(path)
+    config = StoreConfig.from_toml(path)
+    assert config.connector.kind == 'nope'
+    with pytest.raises(ValueError, match='Unknown connector type "nope"'):
+        Store.from_config(config)
+    assert get_store('x') is None
 
 
 def test_store_config_defaults_and_validation() -> None:
@@ -132,7 +187,8 @@ def test_toml_round_trip(tmp_path: pathlib.Path) -> None:
         populate_target=False,
         auto_register=True,
     )
-    path = tmp_path / 'store.toml'
+    # Missing parent directories are created.
+    path = tmp_path / 'new' / 'dir' / 'store.toml'
     config.write_toml(path)
     text = path.read_text()
     assert 'tests.store.test_config.upper_serializer' in text

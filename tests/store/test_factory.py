@@ -25,6 +25,7 @@ from proxystore.store.factory import PollingStoreFactory
 from proxystore.store.factory import StoreFactory
 from proxystore.store.utils import get_key
 from proxystore.store.utils import resolve_async
+from tests.store._errors import missing_key_error
 
 
 def resolve_proxy(proxy: Any) -> Any:
@@ -37,9 +38,11 @@ def test_resolve_through_open_store(file_store: Store[Any]) -> None:
     factory: StoreFactory[Any, str] = StoreFactory(key, file_store.config())
     assert factory() == 'value'
     assert factory.resolve() == 'value'
-    # The unregistered store of this process that matches the config.
+    # The open store of this process that matches the config, which is
+    # registered afterwards (a store of that name is registered once a
+    # proxy has resolved, as in ProxyStore).
     assert factory.get_store() is file_store
-    assert get_store(file_store.name) is None
+    assert get_store(file_store.name) is file_store
 
 
 def test_resolve_creates_and_registers_store(
@@ -76,10 +79,9 @@ def test_missing_key(file_store: Store[Any]) -> None:
     proxy = file_store.proxy('value', populate_target=False)
     key = get_key(proxy)
     file_store.evict(key)
-    with pytest.raises(ProxyResolveMissingKeyError) as info:
+    with pytest.raises(ProxyResolveError) as info:
         str(proxy)
-    error = info.value
-    assert isinstance(error, ProxyResolveError)
+    error = missing_key_error(info.value)
     assert error.key == key
     assert error.store_type is Store
     assert error.store_name == file_store.name
@@ -98,17 +100,20 @@ def test_missing_key_in_spawned_process(
 ) -> None:
     proxy = file_store.proxy([1], populate_target=False)
     file_store.evict(get_key(proxy))
-    with pytest.raises(ProxyResolveMissingKeyError, match='evicted') as info:
+    with pytest.raises(ProxyResolveError) as info:
         spawn_pool.submit(resolve_proxy, proxy).result()
-    assert info.value.store_name == file_store.name
+    error = missing_key_error(info.value)
+    assert error.store_name == file_store.name
+    assert 'evicted' in str(error)
 
 
 def test_evicted_by_another_proxy(file_store: Store[Any]) -> None:
     proxy = file_store.proxy('value', evict=True, populate_target=False)
     other = file_store.proxy_from_key(get_key(proxy))
     assert proxy == 'value'
-    with pytest.raises(ProxyResolveMissingKeyError):
+    with pytest.raises(ProxyResolveError) as info:
         other.upper()
+    assert missing_key_error(info.value).key == get_key(proxy)
 
 
 def test_evict_factory(file_store: Store[Any]) -> None:
@@ -172,8 +177,10 @@ def test_pickled_file_proxy_is_small(
         np.zeros(10_000),
         populate_target=populate_target,
     )
+    # The store directory (a long pytest path) and, when populated, the
+    # cached class and hash error travel along; the array does not.
     size = len(pickle.dumps(proxy))
-    assert size <= 400, size
+    assert size <= 640, size
     clone = pickle.loads(pickle.dumps(proxy))
     assert not is_resolved(clone)
     assert np.array_equal(clone, np.zeros(10_000))
@@ -230,8 +237,63 @@ def test_polling_factory_waits_for_key(file_store: Store[Any]) -> None:
 
 def test_polling_factory_timeout(file_store: Store[Any]) -> None:
     factory = unset_key_factory(file_store, polling_timeout=0.01)
-    with pytest.raises(TimeoutError, match=re.escape(repr(factory.key))):
+    with pytest.raises(
+        ProxyResolveMissingKeyError,
+        match=re.escape(repr(factory.key)),
+    ) as info:
         factory.resolve()
+    assert 'polling timeout' in str(info.value)
+    assert info.value.key == factory.key
+
+
+@pytest.mark.parametrize(
+    ('polling', 'polls'),
+    [
+        # Waited 0, 1, 2, 3, 4 ms: the fifth poll is past the timeout.
+        ({'polling_timeout': 0.0035}, 5),
+        # Intervals 1, 2, 4, 4 ms (capped): waited 0, 1, 3, 7, 11 ms.
+        (
+            {
+                'polling_timeout': 0.01,
+                'polling_backoff_factor': 2,
+                'polling_interval_limit': 0.004,
+            },
+            5,
+        ),
+    ],
+)
+def test_polling_factory_sleeps_full_intervals(
+    tmp_path: Any,
+    store_name: str,
+    polling: dict[str, Any],
+    polls: int,
+) -> None:
+    connector = FileConnector(str(tmp_path / 'store'))
+    with Store(store_name, connector, metrics=True) as store:
+        factory = unset_key_factory(store, **polling)
+        factory._bind(store)
+        with pytest.raises(ProxyResolveMissingKeyError):
+            factory.resolve()
+        assert store.metrics is not None
+        metrics = store.metrics.get_metrics(factory.key)
+        assert metrics is not None
+        assert metrics.counters['store.get.cache_misses'] == polls
+
+
+def test_polling_factory_records_polling_resolve(
+    tmp_path: Any,
+    store_name: str,
+) -> None:
+    connector = FileConnector(str(tmp_path / 'store'))
+    with Store(store_name, connector, metrics=True) as store:
+        future = store.future(polling_interval=0.001)
+        future.set_result('done')
+        assert future.result() == 'done'
+        assert store.metrics is not None
+        metrics = store.metrics.get_metrics(future.factory.key)
+        assert metrics is not None
+        assert metrics.times['factory.polling_resolve'].count == 1
+        assert metrics.times['factory.resolve'].count == 1
 
 
 def test_polling_factory_bad_parameters(file_store: Store[Any]) -> None:

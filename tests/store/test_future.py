@@ -8,6 +8,7 @@ import pytest
 
 from proxystore.proxy import is_resolved
 from proxystore.store import Store
+from proxystore.store.exceptions import ProxyResolveMissingKeyError
 from proxystore.store.future import Future
 
 
@@ -64,7 +65,7 @@ def test_future_timeout(file_store: Store[Any]) -> None:
         polling_interval=0.001,
         polling_timeout=0.01,
     )
-    with pytest.raises(TimeoutError):
+    with pytest.raises(ProxyResolveMissingKeyError, match='polling timeout'):
         future.result()
 
 

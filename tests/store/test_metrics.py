@@ -3,6 +3,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from proxystore.connectors.file import FileConnector
 from proxystore.connectors.local import LocalConnector
 from proxystore.store import Store
 from proxystore.store.metrics import Metrics
@@ -89,8 +90,11 @@ def test_store_records_operations() -> None:
             'store.get.deserialize',
             'store.exists',
             'store.evict',
+            'store.evict.connector',
         ):
             assert name in metrics.times, name
+        # The second get and the exists were answered by the cache.
+        assert 'store.exists.connector' not in metrics.times
         assert metrics.times['store.get'].count == 2
         assert metrics.counters == {
             'store.get.cache_misses': 1,
@@ -111,17 +115,29 @@ def test_proxy_metrics_by_proxy() -> None:
         assert 'factory.resolve' in metrics.times
 
         proxies = store.proxy_batch(['a', 'b'])
-        for proxy in proxies:
-            assert store.metrics.get_metrics(proxy) is not None
+        # A batch is recorded under its keys together, not per key.
+        batch = store.metrics.get_metrics(proxies)
+        assert batch is not None
+        assert 'store.proxy_batch' in batch.times
+        assert store.metrics.get_metrics(proxies[0]) is None
 
 
 def test_batch_metrics() -> None:
     with Store('metrics', LocalConnector(), metrics=True) as store:
         assert store.metrics is not None
         keys = store.put_batch(['a', 'b'])
-        metrics = store.metrics.get_metrics(tuple(keys))
+        # A list of keys is a batch key (as in ProxyStore): no TypeError.
+        metrics = store.metrics.get_metrics(keys)
         assert metrics is not None
+        assert store.metrics.get_metrics(tuple(keys)) == metrics
         assert 'store.put_batch' in metrics.times
+        for name in ('store.put_batch.serialize', 'store.put_batch.connector'):
+            assert name in metrics.times, name
+        sizes = metrics.attributes['store.put_batch.object_sizes']
+        assert sizes == sum(
+            len(store.connector.get(key)) for key in keys
+        )
+        assert store.metrics.get_metrics(keys[0]) is None
         assert store.metrics.aggregate_times()['store.put_batch'].count == 1
         proxies = store.proxy_batch(['c', 'd'])
         batch = tuple(get_key(proxy) for proxy in proxies)
@@ -135,3 +151,70 @@ def test_metrics_disabled() -> None:
     with Store('metrics', LocalConnector()) as store:
         assert store.metrics is None
         store.get(store.put('value'))
+
+
+def test_get_metrics_returns_a_copy() -> None:
+    with Store('metrics', LocalConnector(), metrics=True) as store:
+        assert store.metrics is not None
+        key = store.put('value')
+        before = store.metrics.get_metrics(key)
+        assert before is not None
+        before.counters['mine'] = 1
+        store.get(key)
+        after = store.metrics.get_metrics(key)
+        assert after is not None
+        assert 'mine' not in after.counters
+        assert 'store.get' not in before.times
+        assert after.times['store.get'].count == 1
+
+
+def test_store_metrics_accepts_lists_tuples_and_proxies() -> None:
+    metrics = StoreMetrics()
+    metrics.add_time('op', ['a', 'b'], 1.0)
+    metrics.add_counter('n', ('a', 'b'), 2)
+    metrics.add_attribute('size', ['a', 'b'], 3)
+    recorded = metrics.get_metrics(['a', 'b'])
+    assert recorded is not None
+    assert recorded.times['op'].count == 1
+    assert recorded.counters == {'n': 2}
+    assert recorded.attributes == {'size': 3}
+    assert metrics.get_metrics(('a', 'b')) == recorded
+    assert metrics.get_metrics('a') is None
+
+
+def test_missing_key_and_miss_path_metrics() -> None:
+    with Store('metrics', LocalConnector(), metrics=True) as store:
+        assert store.metrics is not None
+        key = store.put('value')
+        store.evict(key)
+        assert store.get(key) is None
+        metrics = store.metrics.get_metrics(key)
+        assert metrics is not None
+        # store.get is recorded on a miss too, with the connector time.
+        assert metrics.times['store.get'].count == 1
+        assert metrics.times['store.get.connector'].count == 1
+        assert 'store.get.deserialize' not in metrics.times
+        assert metrics.counters['store.get.cache_misses'] == 1
+        assert not store.exists(key)
+        metrics = store.metrics.get_metrics(key)
+        assert metrics is not None
+        assert metrics.times['store.exists.connector'].count == 1
+
+
+def test_future_and_set_metrics(tmp_path: Any) -> None:
+    connector = FileConnector(str(tmp_path / 'store'))
+    with Store('metrics', connector, metrics=True) as store:
+        assert store.metrics is not None
+        future = store.future()
+        future.set_result([1, 2, 3])
+        metrics = store.metrics.get_metrics(future.factory.key)
+        assert metrics is not None
+        for name in (
+            'store.future',
+            'store.future.connector',
+            'store.set',
+            'store.set.serialize',
+            'store.set.connector',
+        ):
+            assert metrics.times[name].count == 1, name
+        assert metrics.attributes['store.set.object_size'] > 0

@@ -15,11 +15,11 @@ import pytest
 
 from proxystore.factory import SimpleFactory
 from proxystore.proxy import Proxy
+from proxystore.proxy import ProxyResolveError
 from proxystore.proxy import extract
 from proxystore.proxy import is_resolved
 from proxystore.serialize import deserialize
 from proxystore.store import Store
-from proxystore.store.exceptions import ProxyResolveMissingKeyError
 from proxystore.store.exceptions import ProxyStoreFactoryError
 from proxystore.store.ref import BaseRefProxyError
 from proxystore.store.ref import MutableBorrowError
@@ -41,6 +41,7 @@ from proxystore.store.utils import get_key
 from proxystore.store.utils import get_store_factory
 from tests.store._connectors import DictConnector
 from tests.store._connectors import EvictFailsConnector
+from tests.store._errors import missing_key_error
 from tests.store._ownership_helpers import is_mutably_borrowable
 from tests.store._ownership_helpers import stored_files
 from tests.store._ownership_helpers import wait_until
@@ -192,8 +193,9 @@ def test_drop_evicts_and_invalidates(file_store: Store[Any]) -> None:
     with pytest.raises(ReferenceInvalidError):
         borrow(owned)
     # Use after drop fails loudly instead of reading stale data.
-    with pytest.raises(ProxyResolveMissingKeyError):
+    with pytest.raises(ProxyResolveError) as info:
         len(owned)
+    missing_key_error(info.value)
 
 
 def test_drop_resets_a_resolved_owner(file_store: Store[Any]) -> None:
@@ -201,8 +203,9 @@ def test_drop_resets_a_resolved_owner(file_store: Store[Any]) -> None:
     assert is_resolved(owned)
     drop(owned)
     assert not is_resolved(owned)
-    with pytest.raises(ProxyResolveMissingKeyError):
+    with pytest.raises(ProxyResolveError) as info:
         owned.append(4)
+    missing_key_error(info.value)
 
 
 def test_drop_requires_an_owner(file_store: Store[Any]) -> None:
@@ -419,8 +422,9 @@ def test_into_owned_keeps_one_owner(file_store: Store[Any]) -> None:
     # Once the object has no owner, a proxy of its key may take ownership
     # (of the now missing object).
     orphan = into_owned(same_object)
-    with pytest.raises(ProxyResolveMissingKeyError):
+    with pytest.raises(ProxyResolveError) as info:
         len(orphan)
+    missing_key_error(info.value)
 
 
 def test_into_owned_errors(file_store: Store[Any]) -> None:
@@ -444,7 +448,7 @@ def test_update_owner_writes_back(file_store: Store[Any]) -> None:
     owned = file_store.owned_proxy([1, 2])
     owned.append(3)
     update(owned)
-    file_store._cache.clear()
+    file_store.cache.clear()
     assert file_store.get(get_key(owned)) == [1, 2, 3]
     assert file_store.proxy_from_key(get_key(owned)) == [1, 2, 3]
 
@@ -471,7 +475,7 @@ def test_update_rejects_shared_and_borrowed(file_store: Store[Any]) -> None:
     ref_mut = mut_borrow(owned)
     with pytest.raises(MutableBorrowError, match='mutable borrow'):
         update(owned)
-    file_store._cache.clear()
+    file_store.cache.clear()
     assert file_store.get(get_key(owned)) == [1]
     mark_refs_out_of_scope(ref_mut)
 
@@ -494,10 +498,10 @@ def test_update_bad_serializer_loses_nothing(file_store: Store[Any]) -> None:
     owned.append(2)
     with pytest.raises(TypeError, match='bytes'):
         update(owned, serializer=lambda obj: 'not bytes')  # type: ignore
-    file_store._cache.clear()
+    file_store.cache.clear()
     assert file_store.get(get_key(owned)) == [1]
     update(owned)
-    file_store._cache.clear()
+    file_store.cache.clear()
     assert file_store.get(get_key(owned)) == [1, 2]
 
 
@@ -536,7 +540,7 @@ def test_update_needs_deferrable_connector(store_name: str) -> None:
         owned.append(2)
         with pytest.raises(NotImplementedError, match='DeferrableConnector'):
             update(owned)
-        store._cache.clear()
+        store.cache.clear()
         assert store.get(get_key(owned)) == [1]
 
 
@@ -779,7 +783,7 @@ def test_every_error_path_in_a_worker(
         ('borrow a dropped owner', 'ReferenceInvalidError'),
         ('update a dropped owner', 'ReferenceInvalidError'),
         ('clone a dropped owner', 'ReferenceInvalidError'),
-        ('use a dropped owner', 'ProxyResolveMissingKeyError'),
+        ('use a dropped owner', 'ProxyResolveError'),
     ]
     # The owner moved to the worker, which dropped it at the end.
     with pytest.raises(ReferenceInvalidError, match='moved'):

@@ -1,9 +1,14 @@
 from __future__ import annotations
 
+import logging
+import pathlib
+import pickle
+from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 import pytest
 
+from proxystore.connectors.file import FileConnector
 from proxystore.connectors.local import LocalConnector
 from proxystore.factory import SimpleFactory
 from proxystore.proxy import Proxy
@@ -21,7 +26,14 @@ def test_register_get_unregister(local_store: Store[Any]) -> None:
     assert get_store(local_store.name) is None
     register_store(local_store)
     assert get_store(local_store.name) is local_store
-    register_store(local_store)  # Same instance again: fine.
+    # The same instance again is refused too, as in ProxyStore.
+    with pytest.raises(
+        StoreExistsError,
+        match=f'A store named "{local_store.name}" already exists.',
+    ):
+        register_store(local_store)
+    register_store(local_store, exist_ok=True)
+    assert get_store(local_store.name) is local_store
     unregister_store(local_store.name)
     assert get_store(local_store.name) is None
     unregister_store(local_store.name)  # Missing: no-op.
@@ -37,13 +49,23 @@ def test_duplicate_name(local_store: Store[Any]) -> None:
     assert get_store(local_store.name) is other
 
 
-def test_unregister_by_instance_spares_others(local_store: Store[Any]) -> None:
+def test_unregister_store_removes_by_name(local_store: Store[Any]) -> None:
     other = Store(local_store.name, LocalConnector())
     register_store(other)
-    unregister_store(local_store)  # Not the registered instance.
-    assert get_store(local_store.name) is other
-    unregister_store(other)
+    # Given a store, the store registered under its name is removed.
+    unregister_store(local_store)
     assert get_store(local_store.name) is None
+    unregister_store(other)  # Missing: no-op.
+    assert get_store(local_store.name) is None
+
+
+def test_closing_an_unregistered_store_spares_the_registered_one(
+    local_store: Store[Any],
+) -> None:
+    other = Store(local_store.name, LocalConnector())
+    register_store(other)
+    local_store.close()
+    assert get_store(local_store.name) is other
 
 
 def test_store_register_flag(store_name: str) -> None:
@@ -57,11 +79,104 @@ def test_store_register_flag(store_name: str) -> None:
 
 def test_get_store_by_proxy(local_store: Store[Any]) -> None:
     proxy = local_store.proxy('value')
-    assert get_store(proxy) is None
+    # The store of the proxy, which is registered from then on.
+    assert get_store(proxy) is local_store
+    assert get_store(local_store.name) is local_store
+    unregister_store(local_store)
     with store_registration(local_store):
         assert get_store(proxy) is local_store
-    with pytest.raises(ProxyStoreFactoryError):
+    with pytest.raises(
+        ProxyStoreFactoryError,
+        match=(
+            'The proxy must contain a factory with type StoreFactory. '
+            'SimpleFactory is not supported.'
+        ),
+    ):
         get_store(Proxy(SimpleFactory('value')))
+
+
+def test_get_store_by_proxy_recreates_in_this_process(
+    tmp_path: pathlib.Path,
+    store_name: str,
+) -> None:
+    store = Store(store_name, FileConnector(str(tmp_path / 'store')))
+    proxy = store.proxy('value', populate_target=False)
+    store.close(clear=False)
+    clone = pickle.loads(pickle.dumps(proxy))
+    created = get_store(clone)
+    assert created is not None
+    assert created is not store
+    assert get_store(store_name) is created
+    assert get_store(clone) is created
+    assert clone == 'value'
+    created.close()
+
+
+def get_store_in_worker(proxy: Any) -> tuple[str | None, bool, Any]:
+    """Run in a spawned process: look the proxy's store up."""
+    store = get_store(proxy)
+    name = None if store is None else store.name
+    return name, get_store(name or '') is store, list(proxy)
+
+
+def test_get_store_by_proxy_in_spawned_worker(
+    tmp_path: pathlib.Path,
+    store_name: str,
+    spawn_pool: ProcessPoolExecutor,
+) -> None:
+    connector = FileConnector(str(tmp_path / 'store'))
+    with Store(store_name, connector) as store:
+        proxy = store.proxy([1, 2], populate_target=False)
+        name, registered, value = spawn_pool.submit(
+            get_store_in_worker,
+            proxy,
+        ).result()
+    assert name == store_name
+    assert registered
+    assert value == [1, 2]
+
+
+def test_registry_logs_at_info(
+    local_store: Store[Any],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.INFO, logger='proxystore.store'):
+        register_store(local_store)
+        unregister_store(local_store)
+    messages = [
+        r.getMessage() for r in caplog.records if r.name == 'proxystore.store'
+    ]
+    assert messages == [
+        f'Registered a store named "{local_store.name}"',
+        f'Unregistered a store named {local_store.name}',
+    ]
+    assert all(r.levelno == logging.INFO for r in caplog.records)
+
+
+def test_registry_module_is_reexported() -> None:
+    import proxystore.store
+    import proxystore.store.registry as registry
+
+    for name in registry.__all__:
+        if name != 'find_open_store':
+            assert getattr(proxystore.store, name) is getattr(registry, name)
+    assert proxystore.store.__all__ == [
+        'Store',
+        'StoreConfig',
+        'StoreFactory',
+        'get_store',
+        'register_store',
+        'store_registration',
+        'unregister_store',
+    ]
+    for name in (
+        'ProxyStoreFactoryError',
+        'StoreExistsError',
+        'get_factory',
+        'Connector',
+        'ConnectorT',
+    ):
+        assert hasattr(proxystore.store, name), name
 
 
 def test_get_or_create_store(local_store: Store[Any]) -> None:
