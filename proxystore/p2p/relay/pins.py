@@ -55,8 +55,12 @@ class PinTable:
         uuid_: uuid.UUID,
         user: Any,
         digest: bytes | None,
+        proven: bool = False,
     ) -> None:
         """Raise unless `user` with secret `digest` may take `uuid_`.
+
+        `proven` says the secret proves the UUID (`uuid_for_secret`): then
+        only the user must match.
 
         Raises:
             ForbiddenError: If the UUID is pinned to another user, to a
@@ -70,6 +74,8 @@ class PinTable:
             raise ForbiddenError(
                 f'Client {uuid_} is already registered to another user.',
             )
+        if proven:
+            return
         if pin.digest is not None and not same_digest(pin.digest, digest):
             raise ForbiddenError(
                 f'UUID {uuid_} is held by an endpoint with a different '

@@ -58,6 +58,7 @@ from proxystore.p2p.relay.messages import decode_relay_message
 from proxystore.p2p.relay.messages import encode_relay_message
 from proxystore.p2p.relay.messages import features_message
 from proxystore.p2p.relay.pins import PinTable
+from proxystore.p2p.relay.secret import proves_uuid
 from proxystore.p2p.relay.secret import secret_digest
 
 try:
@@ -246,9 +247,9 @@ class RelayServer(Generic[UserT]):
         """
         user = await self._authenticate(websocket)
         try:
-            digest = secret_digest(
-                websocket.request.headers,  # type: ignore[union-attr]
-            )
+            headers = websocket.request.headers  # type: ignore[union-attr]
+            digest = secret_digest(headers)
+            proven = proves_uuid(headers, request.uuid)
         except ValueError as e:
             raise BadRequestError(str(e)) from e
         lock = self._locks.get(request.uuid)
@@ -261,6 +262,7 @@ class RelayServer(Generic[UserT]):
                 request,
                 user,
                 digest,
+                proven,
             )
         logger.info('Registered %r', client)
         await self.send(
@@ -282,6 +284,7 @@ class RelayServer(Generic[UserT]):
         request: RelayRegistrationRequest,
         user: UserT,
         digest: bytes | None,
+        proven: bool,
     ) -> tuple[Client[UserT], tuple[Client[UserT], int, str] | None]:
         current = self._client_manager.get_client_by_websocket(websocket)
         if current is not None and current.uuid != request.uuid:
@@ -292,7 +295,7 @@ class RelayServer(Generic[UserT]):
         replaced = None
         if old is not None and old.websocket is not websocket:
             try:
-                self._pins.check(request.uuid, user, digest)
+                self._pins.check(request.uuid, user, digest, proven)
             except ForbiddenError:
                 if await self._is_alive(old):
                     raise
@@ -306,7 +309,7 @@ class RelayServer(Generic[UserT]):
                 replaced = (old, CLOSE_REPLACED, REPLACED_REASON)
             self._forget(old)
         elif old is None:
-            self._pins.check(request.uuid, user, digest)
+            self._pins.check(request.uuid, user, digest, proven)
         client: Client[UserT] = Client(
             name=request.name,
             uuid=request.uuid,

@@ -16,8 +16,10 @@ from proxystore.p2p.relay.exceptions import RelayRegistrationError
 from proxystore.p2p.relay.messages import PeerDataMessage
 from proxystore.p2p.relay.secret import ENDPOINT_SECRET_HEADER
 from proxystore.p2p.relay.secret import new_endpoint_secret
+from proxystore.p2p.relay.secret import proves_uuid
 from proxystore.p2p.relay.secret import secret_digest
 from proxystore.p2p.relay.secret import secret_headers
+from proxystore.p2p.relay.secret import uuid_for_secret
 from proxystore.p2p.relay.server import RelayServer
 from tests.p2p.relay.support import HeaderAuthenticator
 from tests.p2p.relay.support import bearer
@@ -241,3 +243,80 @@ def test_globus_identities_on_a_live_relay() -> None:
             callback=_introspect_callback,
         )
         run(main())
+
+
+def test_uuid_for_secret() -> None:
+    secret = new_endpoint_secret()
+    derived = uuid_for_secret(secret)
+    assert derived.version == 4
+    assert derived == uuid_for_secret(secret)
+    assert derived != uuid_for_secret(new_endpoint_secret())
+    assert proves_uuid(secret_headers(secret), derived)
+    assert not proves_uuid(secret_headers(secret), uuid.uuid4())
+    assert not proves_uuid({}, derived)
+    assert not proves_uuid(secret_headers('x' * 2000), derived)
+
+
+def test_a_proving_secret_takes_its_uuid_back_from_a_squatter() -> None:
+    async def main() -> None:
+        async with in_process_relay() as (server, address):
+            secret = new_endpoint_secret()
+            endpoint_uuid = uuid_for_secret(secret)
+            # A squatter learned the UUID before the endpoint started and
+            # registered it first, with a secret of its own.
+            squatter = client(
+                address,
+                client_uuid=endpoint_uuid,
+                extra_headers=secret_headers('squatter'),
+            )
+            await squatter.connect()
+            real = client(
+                address,
+                client_uuid=endpoint_uuid,
+                extra_headers=secret_headers(secret),
+            )
+            squatter_socket = squatter.websocket
+            await real.connect()
+            await until(lambda: squatter_socket.close_code is not None)
+            assert squatter_socket.close_code == 4004
+            registered = server.client_manager.get_client_by_uuid(
+                endpoint_uuid,
+            )
+            assert registered is not None
+            assert registered.websocket.remote_address == (
+                real.websocket.local_address
+            )
+            # The squatter cannot come back, with or without its secret.
+            for headers in (secret_headers('squatter'), {}):
+                refusal = await code_of_refusal(
+                    address,
+                    client_uuid=endpoint_uuid,
+                    extra_headers=headers,
+                )
+                assert '4002' in refusal
+            await real.close()
+
+    run(main())
+
+
+def test_a_proving_secret_does_not_cross_users() -> None:
+    async def main() -> None:
+        server = RelayServer(HeaderAuthenticator())
+        async with in_process_relay(server) as (_, address):
+            secret = new_endpoint_secret()
+            endpoint_uuid = uuid_for_secret(secret)
+            owner = client(
+                address,
+                client_uuid=endpoint_uuid,
+                extra_headers=bearer('alice'),
+            )
+            await owner.connect()
+            refusal = await code_of_refusal(
+                address,
+                client_uuid=endpoint_uuid,
+                extra_headers={**bearer('bob'), **secret_headers(secret)},
+            )
+            assert 'another user' in refusal
+            await owner.close()
+
+    run(main())
