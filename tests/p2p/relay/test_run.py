@@ -261,3 +261,14 @@ def test_old_relay_path_is_a_deprecated_alias() -> None:
     assert old.RelayServer is RelayServer
     old_cli = importlib.import_module('proxystore.endpoint.relay.cli')
     assert old_cli.cli is relay_run.cli
+
+
+def test_console_script_points_at_the_new_relay() -> None:
+    import importlib.metadata
+
+    (script,) = importlib.metadata.entry_points(
+        group='console_scripts',
+        name='proxystore-relay',
+    )
+    assert script.value == 'proxystore.p2p.relay.run:cli'
+    assert script.load() is relay_run.cli
