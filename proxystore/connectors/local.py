@@ -71,6 +71,9 @@ class LocalConnector(CloseOnExit):
     config_reaches_data: ClassVar[bool] = False
     """Capability flag (see `proxystore.testing.connectors`): a connector
     rebuilt from `config()` in another process does not share the data."""
+    process_local: ClassVar[bool] = True
+    """The objects live in this process only (the Store's missing-object
+    errors say so when a proxy is resolved in another process)."""
 
     def __init__(
         self,
