@@ -34,6 +34,7 @@ from proxystore.endpoint.storage import DictStorage
 from proxystore.endpoint.storage import Storage
 
 if TYPE_CHECKING:
+    from proxystore.endpoint.peers import DirectPeers
     from proxystore.p2p.manager import PeerManager
 
 logger = logging.getLogger(__name__)
@@ -98,6 +99,7 @@ class Endpoint:
         self._pending: dict[str, asyncio.Future[EndpointRequest]] = {}
         self._peer_tasks: set[asyncio.Task[None]] = set()
         self._listener: asyncio.Task[None] | None = None
+        self._direct: DirectPeers | None = None
 
     def __repr__(self) -> str:
         return (
@@ -203,6 +205,11 @@ class Endpoint:
         manager = self.peer_manager
         assert manager is not None
         peer = uuid_module.UUID(validate_uuid(endpoint))
+        direct = await self._request_direct(manager, peer, request)
+        if direct is not None:
+            if direct.error is not None:
+                raise direct.error
+            return direct
         loop = asyncio.get_running_loop()
         future: asyncio.Future[EndpointRequest] = loop.create_future()
         self._pending[request.uuid] = future
@@ -225,6 +232,41 @@ class Endpoint:
             self._pending.pop(request.uuid, None)
         if response.error is not None:
             raise response.error
+        return response
+
+    async def _request_direct(
+        self,
+        manager: PeerManager,
+        peer: uuid_module.UUID,
+        request: EndpointRequest,
+    ) -> EndpointRequest | None:
+        """Send `request` to the peer's HTTP server if it is reachable.
+
+        Returns `None` if the peer announced no usable HTTP address, or
+        using it failed (the request then goes over the peer connection).
+        """
+        address = await manager.peer_http_address(peer)
+        if address is None:
+            return None
+        # Imported here: aiohttp is needed only once a peer is reachable.
+        from proxystore.endpoint.peers import DirectPathUnavailableError
+        from proxystore.endpoint.peers import DirectPeers
+
+        if self._direct is None:
+            self._direct = DirectPeers(
+                token=manager.http_token,
+                timeout=self.peer_request_timeout,
+            )
+        try:
+            response = await self._direct.request(peer, address, request)
+        except DirectPathUnavailableError as e:
+            manager.direct_path_failed(peer, e)
+            return None
+        manager.direct_path_used(
+            peer,
+            len(request.data or b''),
+            len(response.data or b''),
+        )
         return response
 
     def _new_request(
@@ -414,6 +456,8 @@ class Endpoint:
                 future.set_exception(
                     PeerRequestError('The endpoint was closed.'),
                 )
+        if self._direct is not None:
+            await self._direct.close()
         if self._peer_manager is not None:
             await self._peer_manager.close()
         await self.storage.close()

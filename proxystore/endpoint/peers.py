@@ -1,231 +1,206 @@
-"""Peering: find other endpoints through a relay and forward to them.
+"""Direct HTTP forwarding of peer requests (the fastest peering path).
 
-Each endpoint with a relay configured keeps a websocket open to the relay
-server (see `proxystore.endpoint.relay`) announcing its UUID and public
-address; the relay forgets it when the socket closes. To serve a request
-naming another endpoint, the `PeerManager` looks the peer up on the relay
-and forwards the request directly to the peer over HTTP.
+A peer that tells us its HTTP address (in its WebRTC session description,
+see `proxystore.p2p.connection.ENDPOINT_ADDRESS_ATTRIBUTE`) may be
+reachable directly: on the same host, on a LAN, or on a public address.
+`DirectPeers` then sends the `EndpointRequest` as the equivalent HTTP
+request to the peer's own routes (the peer serves it from its storage),
+which is far faster than a data channel.
+
+Before the first request, the address is checked: `GET /endpoint` must
+answer with the peer's UUID. The bearer token of this endpoint is sent
+only to loopback or `https://` addresses, never in clear text across a
+network. Any failure to use the address (unreachable, refused, 401, 5xx,
+wrong UUID) raises `DirectPathUnavailableError`, and the caller falls
+back to the peer connection.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import ipaddress
 import logging
 import urllib.parse
+import uuid as uuid_module
 from typing import Any
 
 import aiohttp
 
-from proxystore.endpoint.exceptions import MalformedRequestError
+from proxystore.endpoint.exceptions import InvalidKeyError
 from proxystore.endpoint.exceptions import ObjectSizeExceededError
-from proxystore.endpoint.exceptions import PeerUnavailableError
-from proxystore.endpoint.storage import Blob
-from proxystore.endpoint.storage import ChunkedBlob
-from proxystore.endpoint.streams import iter_chunks
-from proxystore.endpoint.streams import read_blob
+from proxystore.endpoint.messages import EndpointRequest
 
 logger = logging.getLogger(__name__)
 
+PROBE_TIMEOUT = 2.0
+"""Seconds to wait for a peer's `GET /endpoint` answer."""
 
-def relay_urls(address: str) -> tuple[str, str]:
-    """Return the (HTTP base URL, websocket register URL) of a relay.
+_ROUTES = {
+    'evict': ('POST', 'evict'),
+    'exists': ('GET', 'exists'),
+    'get': ('GET', 'get'),
+    'set': ('POST', 'set'),
+}
 
-    `address` may use `http`, `https`, `ws` or `wss`, or be `host:port`.
-    """
-    if '://' not in address:
-        address = f'http://{address}'
+
+class DirectPathUnavailableError(Exception):
+    """A peer's HTTP address cannot be used (fall back to the connection)."""
+
+
+def is_private_transport(address: str) -> bool:
+    """Whether `address` is `https://` or on a loopback host."""
     parts = urllib.parse.urlsplit(address)
-    secure = parts.scheme in ('https', 'wss')
-    base = f'{"https" if secure else "http"}://{parts.netloc}'
-    websocket = f'{"wss" if secure else "ws"}://{parts.netloc}/register'
-    return base, websocket
+    if parts.scheme == 'https':
+        return True
+    host = parts.hostname or ''
+    if host == 'localhost':
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
-class PeerManager:
-    """Registers this endpoint with a relay and forwards requests to peers.
+class DirectPeers:
+    """Sends peer requests straight to the peers' HTTP servers.
 
     Args:
-        relay_address: Address of the relay server.
-        uuid: UUID of this endpoint.
-        name: Name of this endpoint.
-        address: Base URL peers use to reach this endpoint.
-        token: Bearer token sent to peers (peers must share it).
-        reconnect_interval: Seconds between attempts to reach the relay.
+        token: Bearer token of this endpoint, offered to peers (only over
+            loopback or HTTPS).
+        timeout: Seconds for one request (the body may be large).
     """
 
     def __init__(
         self,
-        relay_address: str,
-        *,
-        uuid: str,
-        name: str,
-        address: str,
         token: str | None = None,
-        reconnect_interval: float = 1.0,
+        timeout: float = 300,
     ) -> None:
-        self.relay_url, self._register_url = relay_urls(relay_address)
-        self.uuid = uuid
-        self.name = name
-        self.address = address
-        self.reconnect_interval = reconnect_interval
-        self._headers = (
-            {'Authorization': f'Bearer {token}'} if token is not None else {}
-        )
+        self.token = token
+        self.timeout = timeout
         self._session: aiohttp.ClientSession | None = None
-        self._task: asyncio.Task[None] | None = None
-        self._addresses: dict[str, str] = {}
-        self.registered = asyncio.Event()
+        self._verified: dict[uuid_module.UUID, str] = {}
 
-    async def start(self) -> None:
-        """Open the HTTP session and start registering with the relay."""
+    def _headers(self, address: str) -> dict[str, str]:
+        if self.token is None or not is_private_transport(address):
+            return {}
+        return {'Authorization': f'Bearer {self.token}'}
+
+    def _get_session(self) -> aiohttp.ClientSession:
         if self._session is None:
-            self._session = aiohttp.ClientSession()
-            self._task = asyncio.create_task(self._register_forever())
+            self._session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=self.timeout),
+            )
+        return self._session
+
+    async def _verify(self, peer: uuid_module.UUID, address: str) -> None:
+        if self._verified.get(peer) == address:
+            return
+        session = self._get_session()
+        try:
+            async with session.get(
+                f'{address}/endpoint',
+                headers=self._headers(address),
+                timeout=aiohttp.ClientTimeout(total=PROBE_TIMEOUT),
+            ) as response:
+                if response.status != 200:
+                    raise DirectPathUnavailableError(
+                        f'{address} answered {response.status} to '
+                        'GET /endpoint',
+                    )
+                body = await response.json(content_type=None)
+        except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as e:
+            raise DirectPathUnavailableError(
+                f'{address} is unreachable: {e!r}',
+            ) from e
+        except ValueError as e:
+            raise DirectPathUnavailableError(
+                f'{address} sent malformed JSON: {e}',
+            ) from e
+        if not isinstance(body, dict) or str(body.get('uuid')) != str(peer):
+            raise DirectPathUnavailableError(
+                f'{address} is not endpoint {peer}.',
+            )
+        self._verified[peer] = address
+
+    async def request(
+        self,
+        peer: uuid_module.UUID,
+        address: str,
+        request: EndpointRequest,
+    ) -> EndpointRequest:
+        """Run `request` on the peer at `address`; return the response.
+
+        An error of the operation (e.g. the object is too large) is set
+        in the response's `error`, as a peer connection would.
+
+        Raises:
+            DirectPathUnavailableError: If the address cannot be used.
+        """
+        await self._verify(peer, address)
+        method, route = _ROUTES[request.op]
+        session = self._get_session()
+        response = EndpointRequest(
+            kind='response',
+            op=request.op,
+            uuid=request.uuid,
+            key=request.key,
+        )
+        try:
+            async with session.request(
+                method,
+                f'{address}/{route}',
+                params={'key': request.key},
+                data=request.data,
+                headers=self._headers(address),
+            ) as answer:
+                status = answer.status
+                if status == 200 and request.op == 'get':
+                    response.data = await answer.read()
+                elif status == 200 and request.op == 'exists':
+                    body: Any = await answer.json(content_type=None)
+                    response.exists = bool(body['exists'])
+                elif status == 404 and request.op == 'get':
+                    response.data = None
+                elif status == 413:
+                    response.error = ObjectSizeExceededError(
+                        await answer.text(),
+                    )
+                elif status == 400:
+                    response.error = InvalidKeyError(await answer.text())
+                elif status != 200:
+                    raise DirectPathUnavailableError(
+                        f'{address} answered {status}: {await answer.text()}',
+                    )
+        except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as e:
+            self._verified.pop(peer, None)
+            raise DirectPathUnavailableError(
+                f'{address} failed: {e!r}',
+            ) from e
+        except (ValueError, KeyError, TypeError) as e:
+            raise DirectPathUnavailableError(
+                f'{address} sent a malformed answer: {e!r}',
+            ) from e
+        return response
 
     async def close(self) -> None:
-        """Stop registering and close the HTTP session."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        """Close the HTTP session (idempotent)."""
         if self._session is not None:
             await self._session.close()
             self._session = None
 
-    async def _register_forever(self) -> None:
-        assert self._session is not None
-        announcement = {
-            'uuid': self.uuid,
-            'name': self.name,
-            'address': self.address,
-        }
-        while True:
-            try:
-                async with self._session.ws_connect(
-                    self._register_url,
-                    heartbeat=30,
-                ) as ws:
-                    await ws.send_json(announcement)
-                    reply = await ws.receive_json()
-                    if reply.get('status') != 'registered':
-                        logger.error('Relay refused registration: %s', reply)
-                    else:
-                        logger.info('Registered with %s', self.relay_url)
-                        self.registered.set()
-                    async for _ in ws:
-                        pass
-            except (aiohttp.ClientError, OSError, ValueError, TypeError) as e:
-                logger.warning('Relay %s unreachable: %s', self.relay_url, e)
-            self.registered.clear()
-            await asyncio.sleep(self.reconnect_interval)
 
-    def _require_session(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            raise PeerUnavailableError('Peer manager is not started.')
-        return self._session
+class PeerManager:
+    """Removed: the HTTP-forwarding peer manager of earlier versions.
 
-    async def lookup(self, peer: str) -> str:
-        """Return the base URL of endpoint `peer` (asks the relay once).
+    Peering now goes through `proxystore.p2p.manager.PeerManager`; this
+    name only remains so old import paths fail with a clear message.
 
-        Raises:
-            PeerUnavailableError: If the relay is unreachable or does not
-                know the peer.
-        """
-        if peer in self._addresses:
-            return self._addresses[peer]
-        session = self._require_session()
-        url = f'{self.relay_url}/endpoints/{peer}'
-        try:
-            async with session.get(url) as response:
-                if response.status == 404:
-                    raise PeerUnavailableError(
-                        f'Peer endpoint {peer} is not registered with the '
-                        f'relay at {self.relay_url}.',
-                    )
-                response.raise_for_status()
-                address: str = (await response.json())['address']
-        except (aiohttp.ClientError, OSError) as e:
-            raise PeerUnavailableError(
-                f'Relay at {self.relay_url} is unreachable: {e}',
-            ) from e
-        self._addresses[peer] = address
-        return address
+    Raises:
+        ImportError: Always.
+    """
 
-    async def _request(
-        self,
-        method: str,
-        peer: str,
-        route: str,
-        key: str,
-        data: Blob | None = None,
-    ) -> Any:
-        """Send one request to `peer`; return the blob/JSON/None answer."""
-        session = self._require_session()
-        params = {'key': key, 'endpoint': peer}
-        for attempt in range(2):
-            body: Any = data
-            if isinstance(data, ChunkedBlob):
-                # A generator is consumed by the first attempt: make anew.
-                body = iter_chunks(data)
-            address = await self.lookup(peer)
-            try:
-                async with session.request(
-                    method,
-                    f'{address}/{route}',
-                    params=params,
-                    data=body,
-                    headers=self._headers,
-                ) as response:
-                    return await self._answer(peer, route, response)
-            except (aiohttp.ClientConnectionError, OSError) as e:
-                # The peer may have moved: forget it and ask the relay again.
-                self._addresses.pop(peer, None)
-                if attempt == 1:
-                    raise PeerUnavailableError(
-                        f'Peer endpoint {peer} at {address} is '
-                        f'unreachable: {e}',
-                    ) from e
-        raise AssertionError('unreachable')
-
-    async def _answer(
-        self,
-        peer: str,
-        route: str,
-        response: aiohttp.ClientResponse,
-    ) -> Any:
-        if response.status == 404 and route == 'get':
-            return None
-        if response.status == 413:
-            raise ObjectSizeExceededError(await response.text())
-        if response.status == 400:
-            raise MalformedRequestError(await response.text())
-        if response.status != 200:
-            raise PeerUnavailableError(
-                f'Peer endpoint {peer} answered {response.status}: '
-                f'{await response.text()}',
-            )
-        if route == 'get':
-            return await read_blob(response.content, response.content_length)
-        if route == 'exists':
-            return (await response.json())['exists']
-        return None
-
-    async def evict(self, peer: str, key: str) -> None:
-        """Evict `key` on endpoint `peer`."""
-        await self._request('POST', peer, 'evict', key)
-
-    async def exists(self, peer: str, key: str) -> bool:
-        """Check if `key` exists on endpoint `peer`."""
-        found: bool = await self._request('GET', peer, 'exists', key)
-        return found
-
-    async def get(self, peer: str, key: str) -> Blob | None:
-        """Get the blob for `key` from endpoint `peer` (`None` if missing)."""
-        blob: Blob | None = await self._request('GET', peer, 'get', key)
-        return blob
-
-    async def set(self, peer: str, key: str, blob: Blob) -> None:
-        """Store `blob` under `key` on endpoint `peer`."""
-        await self._request('POST', peer, 'set', key, data=blob)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        raise ImportError(
+            'Endpoint peering needs proxystore.p2p (aiortc and websockets): '
+            'install with "pip install proxystore[endpoints]".',
+        )

@@ -15,10 +15,13 @@ peers and the relay advertised the `peer_data` feature.
 
 | path | meaning |
 | --- | --- |
-| `'direct'` | WebRTC between host addresses (same host or LAN) |
-| `'hole-punched'` | WebRTC through a NAT mapping found by STUN |
-| `'turn'` | WebRTC through a TURN server |
+| `'webrtc-direct'` | WebRTC between host addresses (same host or LAN) |
+| `'webrtc-hole-punched'` | WebRTC through NAT mappings found by STUN |
+| `'webrtc-turn'` | WebRTC through a TURN server |
 | `'relayed'` | through the ProxyStore relay's websocket |
+
+(`PeerManager.peers()` also reports `'http'` for a peer whose requests
+go straight to its HTTP server, see `proxystore.endpoint.peers`.)
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import json
 import logging
 import re
 import uuid as uuid_module
@@ -87,16 +91,60 @@ BUFFER_HIGH_WATER = 2**20
 BUFFER_LOW_WATER = 2**19
 """Queued bytes at which a waiting `send` resumes."""
 
+ENDPOINT_ADDRESS_ATTRIBUTE = 'x-proxystore-endpoint'
+"""SDP session attribute carrying the HTTP address of the sender.
+
+An extension: `a=x-proxystore-endpoint:<url>` in an offer or answer tells
+the peer where the sender's endpoint serves HTTP, so a peer that can reach
+it may forward requests there directly. SDP parsers ignore unknown
+attributes, so upstream peers are unaffected.
+"""
+
+_ADDRESS_LINE = re.compile(
+    r'^a=' + re.escape(ENDPOINT_ADDRESS_ATTRIBUTE) + r':(https?://[^\s]+)\r?$',
+    re.MULTILINE,
+)
+_MAX_ADDRESS_LENGTH = 2048
 _STREAM_IDS = 2**32 - 1
 _LABEL = re.compile(r'(\d+)-(\d+)$')
 
-Path = Literal['direct', 'hole-punched', 'turn', 'relayed']
+Path = Literal[
+    'webrtc-direct', 'webrtc-hole-punched', 'webrtc-turn', 'relayed'
+]
 """How a connection's data travels (see the module docstring)."""
 
 
 def log_name(uuid: uuid_module.UUID, name: str) -> str:
     """Return the short name of a peer used in logs: `name(uuid[:8])`."""
     return f'{name}({str(uuid)[:8]})'
+
+
+def add_endpoint_address(sdp: str, address: str) -> str:
+    """Return `sdp` with the endpoint address attribute at session level."""
+    line = f'a={ENDPOINT_ADDRESS_ATTRIBUTE}:{address}\r\n'
+    index = sdp.find('\r\nm=')
+    if index < 0:
+        return sdp + line
+    return sdp[: index + 2] + line + sdp[index + 2 :]
+
+
+def endpoint_address(description: str) -> str | None:
+    """Return the endpoint address a peer put in its description, if any.
+
+    Args:
+        description: The `description` of a `PeerConnectionRequest` (the
+            JSON of the session description).
+    """
+    try:
+        sdp = json.loads(description).get('sdp')
+    except (ValueError, AttributeError):
+        return None
+    if not isinstance(sdp, str):
+        return None
+    match = _ADDRESS_LINE.search(sdp)
+    if match is None or len(match.group(1)) > _MAX_ADDRESS_LENGTH:
+        return None
+    return match.group(1)
 
 
 class _Assembler:
@@ -264,6 +312,8 @@ class PeerConnection(_BaseConnection):
             no TURN server ICE then fails, which forces the relayed
             fallback of `PeerManager`).
         max_message_size: Largest message accepted from the peer.
+        http_address: HTTP address of this side's endpoint, sent to the
+            peer in the session description (`ENDPOINT_ADDRESS_ATTRIBUTE`).
     """
 
     def __init__(
@@ -274,11 +324,13 @@ class PeerConnection(_BaseConnection):
         ice_servers: list[RTCIceServer] | None = None,
         ice_transport_policy: Literal['all', 'relay'] = 'all',
         max_message_size: int | None = MAX_MESSAGE_SIZE_DEFAULT,
+        http_address: str | None = None,
     ) -> None:
         if channels < 1:
             raise ValueError(f'Need at least one channel, not {channels}.')
         super().__init__(relay_client, max_message_size=max_message_size)
         self._channel_count = channels
+        self._http_address = http_address
         self._expected_channels = channels
         self._channels: dict[str, RTCDataChannel] = {}
         self._drained: dict[str, asyncio.Event] = {}
@@ -310,17 +362,17 @@ class PeerConnection(_BaseConnection):
 
     @property
     def path(self) -> Path | None:
-        """How data travels: `'direct'`, `'hole-punched'` or `'turn'`."""
+        """How data travels: `'webrtc-direct'`, `-hole-punched`, `-turn`."""
         if self.state != 'connected':
             return None
         types = _selected_candidate_types(self._pc)
         if types is None:
-            return 'direct'
+            return 'webrtc-direct'
         if 'relay' in types:
-            return 'turn'
+            return 'webrtc-turn'
         if types & {'srflx', 'prflx'}:
-            return 'hole-punched'
-        return 'direct'
+            return 'webrtc-hole-punched'
+        return 'webrtc-direct'
 
     async def _on_state_change(self) -> None:
         state = self._pc.connectionState
@@ -414,12 +466,18 @@ class PeerConnection(_BaseConnection):
         peer_uuid: uuid_module.UUID,
         description_type: Literal['answer', 'offer'],
     ) -> None:
+        local = self._pc.localDescription
+        if self._http_address is not None:
+            local = RTCSessionDescription(
+                sdp=add_endpoint_address(local.sdp, self._http_address),
+                type=local.type,
+            )
         message = PeerConnectionRequest(
             source_uuid=self._relay_client.uuid,
             source_name=self._relay_client.name,
             peer_uuid=peer_uuid,
             description_type=description_type,
-            description=object_to_string(self._pc.localDescription),
+            description=object_to_string(local),
         )
         await self._relay_client.send(message)
 

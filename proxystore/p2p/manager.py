@@ -9,8 +9,9 @@ How a connection is made:
 1. The sender offers a WebRTC connection (`PeerConnection`) through the
    relay. If both peers offer at once (glare), the offer of the peer with
    the lower UUID wins and the other side answers it.
-2. ICE picks the best working route: host addresses (`path='direct'`) or
-   NAT mappings found by STUN (`'hole-punched'`).
+2. ICE picks the best working route: host addresses
+   (`path='webrtc-direct'`) or NAT mappings found by STUN
+   (`'webrtc-hole-punched'`).
 3. If ICE fails or is not done within `ice_timeout` (symmetric NATs, no
    route), and the relay advertised the `peer_data` feature, the
    connection becomes a `RelayedConnection` (`'relayed'`): data goes
@@ -37,6 +38,7 @@ from typing import NamedTuple
 
 from proxystore.p2p.connection import PeerConnection
 from proxystore.p2p.connection import RelayedConnection
+from proxystore.p2p.connection import endpoint_address
 from proxystore.p2p.connection import log_name
 from proxystore.p2p.exceptions import PeerConnectionError
 from proxystore.p2p.exceptions import PeerConnectionTimeoutError
@@ -69,6 +71,9 @@ round trips; aioice itself gives up on a pair only after about 30 s.
 ICE_TIMEOUT_ENV = 'PROXYSTORE_ICE_TIMEOUT'
 """Environment variable overriding `DEFAULT_ICE_TIMEOUT` (seconds)."""
 
+DIRECT_HTTP_ENV = 'PROXYSTORE_PEER_DIRECT_HTTP'
+"""Environment variable: `0` stops using peers' announced HTTP addresses."""
+
 ICE_TRANSPORT_POLICY_ENV = 'PROXYSTORE_ICE_TRANSPORT_POLICY'
 """Environment variable with the default ICE transport policy.
 
@@ -83,8 +88,9 @@ class PeerInfo(NamedTuple):
     Attributes:
         uuid: UUID of the peer.
         name: Name of the peer (`None` if not known yet).
-        path: How data travels (`'direct'`, `'hole-punched'`, `'turn'`,
-            `'relayed'`; `None` while connecting).
+        path: How data travels (`'http'`, `'webrtc-direct'`,
+            `'webrtc-hole-punched'`, `'webrtc-turn'`, `'relayed'`; `None`
+            while connecting).
         state: State of the connection.
         bytes_sent: Bytes of messages sent to the peer.
         bytes_received: Bytes of messages received from the peer.
@@ -119,6 +125,13 @@ class PeerManager:
             `DEFAULT_ICE_TIMEOUT` (at most `timeout`).
         relay_fallback: Fall back to relaying data through the relay when
             ICE fails (only if the relay supports it).
+        http_address: HTTP address of this side's endpoint, announced to
+            peers so they may forward requests to it directly.
+        http_token: Bearer token this side's endpoint offers to peers'
+            HTTP servers on the direct path (only over loopback or HTTPS).
+        direct_http: Use the HTTP addresses peers announce. `None` reads
+            `PROXYSTORE_PEER_DIRECT_HTTP` (`0` disables; default on, but
+            off with the `'relay'` transport policy).
     """
 
     def __init__(
@@ -131,14 +144,30 @@ class PeerManager:
         ice_transport_policy: Literal['all', 'relay'] | None = None,
         ice_timeout: float | None = None,
         relay_fallback: bool = True,
+        http_address: str | None = None,
+        http_token: str | None = None,
+        direct_http: bool | None = None,
     ) -> None:
         self._relay_client = relay_client
+        self.http_address = http_address
+        """HTTP address announced to peers (set it before connecting)."""
+        self.http_token = http_token
+        """Bearer token offered to peers on the direct HTTP path."""
         self._timeout = timeout
         self._peer_channels = peer_channels
         self._ice_servers = ice_servers
         self._ice_transport_policy = _transport_policy(ice_transport_policy)
         self._ice_timeout = _ice_timeout(ice_timeout, timeout)
         self._relay_fallback = relay_fallback
+        if direct_http is None:
+            direct_http = (
+                os.environ.get(DIRECT_HTTP_ENV, '1') != '0'
+                and self._ice_transport_policy != 'relay'
+            )
+        self.direct_http = direct_http
+        """Whether peers' announced HTTP addresses are used."""
+        self._http_addresses: dict[uuid_module.UUID, str] = {}
+        self._direct: dict[uuid_module.UUID, list[int]] = {}
         self._initialized = False
         self._closed = False
         self._connections: dict[frozenset[uuid_module.UUID], Connection] = {}
@@ -253,14 +282,20 @@ class PeerManager:
             peer = connection.peer_uuid
             if peer is None:  # pragma: no cover
                 continue
+            path: str | None = connection.path
+            sent, received = connection.bytes_sent, connection.bytes_received
+            direct = self._direct.get(peer)
+            if direct is not None:
+                path = 'http'
+                sent, received = sent + direct[0], received + direct[1]
             infos.append(
                 PeerInfo(
                     uuid=peer,
                     name=connection.peer_name or self._names.get(peer),
-                    path=connection.path,
+                    path=path,
                     state=connection.state,
-                    bytes_sent=connection.bytes_sent,
-                    bytes_received=connection.bytes_received,
+                    bytes_sent=sent,
+                    bytes_received=received,
                 ),
             )
         return infos
@@ -306,6 +341,63 @@ class PeerManager:
             channels=self._peer_channels,
             ice_servers=self._ice_servers,
             ice_transport_policy=self._ice_transport_policy,
+            http_address=self.http_address,
+        )
+
+    async def peer_http_address(
+        self,
+        peer_uuid: uuid_module.UUID,
+        timeout: float = 30,
+    ) -> str | None:
+        """Return the HTTP address the peer announced, if usable.
+
+        Connects to the peer first if needed (the address comes with the
+        peer's offer or answer). `None` if direct HTTP is disabled, the
+        peer announced nothing (e.g. an upstream endpoint), or the
+        connection failed.
+        """
+        if not self.direct_http:
+            return None
+        if peer_uuid not in self._http_addresses:
+            loop = asyncio.get_running_loop()
+            try:
+                await self._ready_connection(peer_uuid, loop.time() + timeout)
+            except PeerConnectionError:
+                return None
+        return self._http_addresses.get(peer_uuid)
+
+    def direct_path_used(
+        self,
+        peer_uuid: uuid_module.UUID,
+        sent: int,
+        received: int,
+    ) -> None:
+        """Count a request a caller forwarded over direct HTTP."""
+        counters = self._direct.get(peer_uuid)
+        if counters is None:
+            counters = self._direct[peer_uuid] = [0, 0]
+            logger.info(
+                'Established peer connection with %s (path: http, %s)',
+                log_name(peer_uuid, self._names.get(peer_uuid, 'unknown')),
+                self._http_addresses.get(peer_uuid),
+            )
+        counters[0] += sent
+        counters[1] += received
+
+    def direct_path_failed(
+        self,
+        peer_uuid: uuid_module.UUID,
+        reason: object,
+    ) -> None:
+        """Stop using the peer's HTTP address (it did not work)."""
+        address = self._http_addresses.pop(peer_uuid, None)
+        self._direct.pop(peer_uuid, None)
+        logger.info(
+            'Direct HTTP path to %s at %s unusable (%s): using the peer '
+            'connection',
+            log_name(peer_uuid, self._names.get(peer_uuid, 'unknown')),
+            address,
+            reason,
         )
 
     async def get_connection(
@@ -526,6 +618,9 @@ class PeerManager:
             logger.error('Relay delivered a message meant for another peer.')
             return
         self._names[peer] = message.source_name
+        address = endpoint_address(message.description)
+        if address is not None:
+            self._http_addresses[peer] = address
         key = self._key(peer)
         connection = self._connections.get(key)
         if message.description_type == 'offer':

@@ -122,7 +122,7 @@ def test_peering_over_webrtc(caplog: pytest.LogCaptureFixture) -> None:
             with pytest.raises(InvalidKeyError):
                 await b.get('../etc', endpoint=a.uuid)
             path = [p.path for p in b.peer_manager.peers()]  # type: ignore[union-attr]
-            assert path == ['direct']
+            assert path == ['webrtc-direct']
             await a.close()
             await b.close()
 

@@ -1,10 +1,13 @@
-"""Peering as real processes: a relay, three endpoints, a spawned reader.
+"""Peering as real processes: a relay, four endpoints, spawned readers.
 
-A proxy put through endpoint A resolves in a spawned process that only
-knows endpoint B (WebRTC between A and B, host candidates on loopback),
-and one that only knows endpoint C, whose ICE is made to fail (transport
-policy 'relay' without a TURN server), so the data is relayed through the
-relay's websocket.
+A proxy put through endpoint A resolves in spawned processes that each
+know only one other endpoint, which fetches the data from A by one path:
+
+- B: straight from A's HTTP server (A announced its address; `http`);
+- D: over WebRTC, host candidates on loopback (D does not use announced
+  addresses; `webrtc-direct`);
+- C: through the relay's websocket, because C's ICE is made to fail
+  (transport policy 'relay' without a TURN server; `relayed`).
 """
 
 from __future__ import annotations
@@ -56,8 +59,14 @@ def test_proxy_resolves_through_peers(tmp_path: pathlib.Path) -> None:
             relay,
             {'PROXYSTORE_ICE_TRANSPORT_POLICY': 'relay'},
         ) as c,
+        endpoint_process(
+            tmp_path,
+            'd',
+            relay,
+            {'PROXYSTORE_PEER_DIRECT_HTTP': '0'},
+        ) as d,
     ):
-        uuids = [a.uuid, b.uuid, c.uuid]
+        uuids = [a.uuid, b.uuid, c.uuid, d.uuid]
         value = list(range(200_000))  # about 1 MB pickled
         connector = EndpointConnector(
             uuids, proxystore_dir=str(tmp_path / 'a')
@@ -69,7 +78,7 @@ def test_proxy_resolves_through_peers(tmp_path: pathlib.Path) -> None:
             proxy_bytes = pickle.dumps(proxy)
             context = multiprocessing.get_context('spawn')
             with ProcessPoolExecutor(1, mp_context=context) as pool:
-                for reader in ('b', 'c'):
+                for reader in 'bcd':
                     result = pool.submit(
                         _resolve_through,
                         proxy_bytes,
@@ -80,9 +89,11 @@ def test_proxy_resolves_through_peers(tmp_path: pathlib.Path) -> None:
                     assert result == value
     logs = {
         name: (tmp_path / name / name / 'log.txt').read_text()
-        for name in 'abc'
+        for name in 'abcd'
     }
-    assert '(path: direct)' in logs['b']
-    assert 'path: relayed' not in logs['b']
+    assert '(path: http, http://127.0.0.1:' in logs['b']
+    assert '(path: webrtc-direct)' in logs['d']
+    assert 'path: http' not in logs['d']
     assert '(path: relayed)' in logs['c']
+    assert 'path: http' not in logs['c']
     assert '(path: relayed)' in logs['a']

@@ -43,11 +43,11 @@ def test_webrtc_direct_both_ways(caplog: pytest.LogCaptureFixture) -> None:
             assert (info.uuid, info.name, info.path) == (
                 b.uuid,
                 'peer1',
-                'direct',
+                'webrtc-direct',
             )
             assert (info.state, info.bytes_sent) == ('connected', len(big))
             assert info.bytes_received == len('text message')
-            assert b.peers()[0].path == 'direct'
+            assert b.peers()[0].path == 'webrtc-direct'
             # WebRTC data does not go through the relay.
             assert all(s.peer_data_bytes == 0 for s in relay.stats().values())
 
@@ -58,7 +58,7 @@ def test_webrtc_direct_both_ways(caplog: pytest.LogCaptureFixture) -> None:
         if 'Established peer connection' in r.getMessage()
     ]
     assert len(established) == 2
-    assert all('(path: direct)' in m for m in established)
+    assert all('(path: webrtc-direct)' in m for m in established)
 
 
 def test_relayed_when_ice_fails(caplog: pytest.LogCaptureFixture) -> None:

@@ -8,7 +8,7 @@ Five network namespaces made by the test:
 
 The relay and two STUN responders run in `pub`; an endpoint runs in each
 of hA and hB. With an endpoint-independent NAT (plain masquerade), ICE
-punches through both NATs (`path: hole-punched`). With `fully-random`
+punches through both NATs (`path: webrtc-hole-punched`). With `fully-random`
 masquerading (a symmetric NAT) ICE fails and the data is relayed through
 the relay. Needs root, `ip netns` and `nft`; skipped elsewhere.
 """
@@ -249,7 +249,7 @@ def _endpoint_config(home: pathlib.Path, name: str) -> pathlib.Path:
 @pytest.mark.parametrize(
     ('symmetric', 'path', 'nat_type'),
     [
-        (False, 'hole-punched', 'Port Restricted-cone NAT'),
+        (False, 'webrtc-hole-punched', 'Port Restricted-cone NAT'),
         (True, 'relayed', 'Symmetric NAT'),
     ],
     ids=['endpoint-independent-nat', 'symmetric-nat'],
