@@ -257,7 +257,7 @@ class RelayServer(Generic[UserT]):
             lock = asyncio.Lock()
             self._locks[request.uuid] = lock
         async with lock:
-            client, replaced = await self._register_locked(
+            client = await self._register_locked(
                 websocket,
                 request,
                 user,
@@ -269,14 +269,19 @@ class RelayServer(Generic[UserT]):
             client,
             RelayResponse(success=True, message=self._features_message()),
         )
-        if replaced is not None:
-            old, code, reason = replaced
-            logger.info('Unregistered %r (code %d)', old, code)
-            # Closing waits for the old peer's close frame (or a timeout if
-            # it is dead): do not hold up this registration for it.
-            task = asyncio.create_task(_close(old.websocket, code, reason))
-            self._closing.add(task)
-            task.add_done_callback(self._closing.discard)
+
+    def _close_later(
+        self,
+        client: Client[UserT],
+        code: int,
+        reason: str,
+    ) -> None:
+        # Closing waits for the peer's close frame (or a timeout if it is
+        # dead): do not hold up the caller for it.
+        logger.info('Unregistered %r (code %d)', client, code)
+        task = asyncio.create_task(_close(client.websocket, code, reason))
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
 
     async def _register_locked(
         self,
@@ -285,14 +290,13 @@ class RelayServer(Generic[UserT]):
         user: UserT,
         digest: bytes | None,
         proven: bool,
-    ) -> tuple[Client[UserT], tuple[Client[UserT], int, str] | None]:
+    ) -> Client[UserT]:
         current = self._client_manager.get_client_by_websocket(websocket)
         if current is not None and current.uuid != request.uuid:
             raise BadRequestError(
                 f'This connection is already registered as {current.uuid}.',
             )
         old = self._client_manager.get_client_by_uuid(request.uuid)
-        replaced = None
         if old is not None and old.websocket is not websocket:
             try:
                 self._pins.check(request.uuid, user, digest, proven)
@@ -300,14 +304,18 @@ class RelayServer(Generic[UserT]):
                 if await self._is_alive(old):
                     raise
                 logger.info('Dropping unresponsive %r', old)
-                replaced = (old, CLOSE_GOING_AWAY, 'No answer to ping.')
+                self._forget(old)
+                self._close_later(old, CLOSE_GOING_AWAY, 'No answer to ping.')
+                # Only the live-registration pin went with it: a secret
+                # pin still binds the UUID.
+                self._pins.check(request.uuid, user, digest, proven)
             else:
                 logger.warning(
                     'Replacing %r: registered again by the same user',
                     old,
                 )
-                replaced = (old, CLOSE_REPLACED, REPLACED_REASON)
-            self._forget(old)
+                self._forget(old)
+                self._close_later(old, CLOSE_REPLACED, REPLACED_REASON)
         elif old is None:
             self._pins.check(request.uuid, user, digest, proven)
         client: Client[UserT] = Client(
@@ -321,7 +329,7 @@ class RelayServer(Generic[UserT]):
         self._client_manager.add_client(client)
         live = {c.uuid for c in self._client_manager.get_clients()}
         self._pins.pin(request.uuid, user, digest, live)
-        return client, replaced
+        return client
 
     def _features_message(self) -> str | None:
         return features_message(self.features) if self.features else None

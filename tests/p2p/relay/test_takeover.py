@@ -320,3 +320,29 @@ def test_a_proving_secret_does_not_cross_users() -> None:
             await owner.close()
 
     run(main())
+
+
+def test_unresponsive_endpoint_with_a_secret_is_not_taken_over() -> None:
+    async def main() -> None:
+        server = RelayServer(NullAuthenticator(), liveness_timeout=0.3)
+        async with in_process_relay(server) as (_, address):
+            secret = new_endpoint_secret()
+            endpoint = client(address, extra_headers=secret_headers(secret))
+            await endpoint.connect()
+            endpoint.websocket.transport.pause_reading()
+            refusal = await code_of_refusal(
+                address,
+                client_uuid=endpoint.uuid,
+            )
+            assert 'different secret' in refusal
+            assert server.client_manager.get_clients() == []
+            endpoint.websocket.transport.abort()
+            back = client(
+                address,
+                client_uuid=endpoint.uuid,
+                extra_headers=secret_headers(secret),
+            )
+            await back.connect()
+            await back.close()
+
+    run(main())
