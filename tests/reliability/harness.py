@@ -358,37 +358,44 @@ def run_restart(medium: Medium, objects: int, size: int, kill: bool) -> Report:
 
 
 @contextlib.contextmanager
-def file_medium(directory: str) -> Iterator[Medium]:
+def _directory_medium(
+    name: str,
+    connector: Any,
+    directory: str,
+    entry: Callable[[Any], str],
+) -> Iterator[Medium]:
+    """A File or shared-memory connector whose files are in `directory`."""
+
+    def entries() -> set[str]:
+        # Opening a connector sweeps killed writers' temporary files.
+        type(connector)(**{**connector.config(), 'clear': False})
+        return set(os.listdir(directory))
+
+    try:
+        yield Medium(name, connector, entries, lambda key: {entry(key)})
+    finally:
+        connector.close()
+
+
+def file_medium(directory: str) -> contextlib.AbstractContextManager[Medium]:
     """A `FileConnector` in `directory`."""
     from proxystore.connectors.file import FileConnector
 
     connector = FileConnector(directory)
-
-    def entries() -> set[str]:
-        FileConnector(directory, clear=False)  # opening sweeps
-        return set(os.listdir(directory))
-
-    try:
-        yield Medium('file', connector, entries, lambda k: {k.filename})
-    finally:
-        connector.close()
+    return _directory_medium(
+        'file',
+        connector,
+        connector.store_dir,
+        lambda key: key.filename,
+    )
 
 
-@contextlib.contextmanager
-def shm_medium(directory: str) -> Iterator[Medium]:
+def shm_medium(directory: str) -> contextlib.AbstractContextManager[Medium]:
     """A `SharedMemoryConnector` with its segments in `directory`."""
     from proxystore.connectors.shm import SharedMemoryConnector
 
     connector = SharedMemoryConnector(shm_dir=directory)
-
-    def entries() -> set[str]:
-        SharedMemoryConnector(**{**connector.config(), 'clear': False})
-        return set(os.listdir(directory))
-
-    try:
-        yield Medium('shm', connector, entries, lambda k: {k.name})
-    finally:
-        connector.close()
+    return _directory_medium('shm', connector, directory, lambda key: key.name)
 
 
 @contextlib.contextmanager
