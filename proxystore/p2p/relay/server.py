@@ -508,6 +508,11 @@ class RelayServer(Generic[UserT]):
                 f'{type(e).__name__}: {e}',
             )
         except ForbiddenError as e:
+            logger.warning(
+                'Refused %s: ForbiddenError: %s',
+                websocket.remote_address,
+                e,
+            )
             await _close(
                 websocket, CLOSE_FORBIDDEN, f'{type(e).__name__}: {e}'
             )
