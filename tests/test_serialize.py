@@ -708,3 +708,18 @@ def test_join_bytes_holds_one_reference() -> None:
     assert type(result) is bytes
     assert sys.getrefcount(result) == 2  # `result` and the call's argument
     assert result == b'a' * (2 << 20) + b'bc\x00'
+
+
+def test_view_reader_is_a_binary_file() -> None:
+    from proxystore.serialize._pickled import ViewReader
+
+    reader = ViewReader(memoryview(b'ab\ncd' + b'e' * 5000 + b'\nf'))
+    assert reader.readline() == b'ab\n'
+    target = bytearray(2)
+    assert reader.readinto(target) == 2 and target == b'cd'
+    assert reader.tell() == 5
+    assert reader.readline() == b'e' * 5000 + b'\n'
+    assert reader.read() == b'f'
+    assert reader.read(3) == b'' and reader.readline() == b''
+    assert reader.seek(-2, 2) == 5005 and reader.read(1) == b'\n'
+    assert reader.seek(1) == 1 and reader.read(2) == b'b\n'

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import stat
 from typing import Any
 from typing import NamedTuple
 
@@ -167,7 +168,11 @@ class FileConnector(DirectoryConnector[FileKey]):
     def _visible(self, path: str) -> bool:
         if not self._upstream(path):
             return True
-        return os.path.isfile(path + _MARKER_SUFFIX)
+        try:
+            marker = os.lstat(path + _MARKER_SUFFIX)
+        except FileNotFoundError:
+            return False
+        return stat.S_ISREG(marker.st_mode)  # never a symlink
 
     def _published(self, path: str) -> None:
         if self._upstream(path):

@@ -265,3 +265,14 @@ def test_lifecycle_logged_at_info_operations_at_debug(
     assert info[-1].startswith('Closed FileConnector')
     assert len(debug) == 3
     assert all(key.filename in m for m in debug)
+
+
+def test_symlinked_marker_does_not_publish(tmp_path: pathlib.Path) -> None:
+    name = str(uuid.uuid4())
+    with FileConnector(str(tmp_path / 's')) as connector:
+        store = pathlib.Path(connector.store_dir)
+        (store / name).write_bytes(b'partial')
+        (tmp_path / 'elsewhere').touch()
+        (store / f'{name}.ready').symlink_to(tmp_path / 'elsewhere')
+        assert connector.get(FileKey(name)) is None
+        assert not connector.exists(FileKey(name))
