@@ -1,7 +1,7 @@
 """Relay benchmarks: relayed peer data (`peer_data`) through the relay.
 
 Rows:
-- Forwarding a burst of `peer_data` frames (32 KiB chunks, base64) from
+- Forwarding a burst of `peer_data` frames (256 KiB chunks, base64) from
   one client to another through `RelayServer` (decode, checks, metering,
   encode), against the physical limit: a bare websocket forwarder on the
   same library that passes each frame on untouched. Rounds alternate
@@ -32,7 +32,7 @@ from proxystore.p2p.relay.messages import encode_relay_message
 from proxystore.p2p.relay.server import RelayServer
 
 SECTION = 'relay'
-CHUNK_BYTES = 32 * 1024
+CHUNK_BYTES = 2**18  # proxystore.p2p.connection.RELAYED_CHUNK_SIZE
 
 
 async def _raw_forwarder() -> tuple[Any, str]:
@@ -117,7 +117,7 @@ async def _best(
 
 
 async def _main(quick: bool) -> list[Row]:
-    count = 64 if quick else 512
+    count = 32 if quick else 256
     repeat = 3 if quick else 7
     raw_server, raw_address = await _raw_forwarder()
     relay_server, relay_address = await _relay()
@@ -135,7 +135,7 @@ async def _main(quick: bool) -> list[Row]:
         relay_server.close()
     row = ratio_row(
         SECTION,
-        f'peer_data forwarding, {count} x 32 KiB chunks',
+        f'peer_data forwarding, {count} x 256 KiB chunks',
         relay_time,
         raw_time,
         2.0,
