@@ -4,6 +4,9 @@ import json
 import uuid
 
 import pytest
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
 
 from proxystore.p2p.relay.messages import PeerConnectionRequest
 from proxystore.p2p.relay.messages import PeerDataMessage
@@ -183,3 +186,45 @@ def test_features_round_trip() -> None:
     assert parse_features('features=a,b,') == {'a', 'b'}
     assert parse_features(None) == frozenset()
     assert parse_features('registered') == frozenset()
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda children: st.lists(children) | st.dictionaries(st.text(), children),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.text()
+    | st.dictionaries(
+        st.sampled_from(
+            [
+                'message_type',
+                'name',
+                'uuid',
+                'source_uuid',
+                'peer_uuid',
+                'data',
+                'error',
+                'success',
+                'message',
+                'description',
+                'description_type',
+                'source_name',
+            ],
+        ),
+        json_values
+        | st.sampled_from(
+            [m.name for m in RelayMessageType] + [str(A), 'offer'],
+        ),
+    ).map(json.dumps),
+)
+def test_decode_fails_only_with_decode_errors(frame: str) -> None:
+    try:
+        message = decode_relay_message(frame)
+    except RelayMessageDecodeError:
+        return
+    # Anything accepted encodes again and round-trips.
+    assert decode_relay_message(encode_relay_message(message)) == message
