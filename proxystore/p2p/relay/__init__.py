@@ -3,7 +3,9 @@
 Modules: `messages` (the JSON wire messages), `exceptions`, `authenticate`
 (who a connecting client is), `manager` (the registered clients),
 `server` (the websocket handler), `client` (`RelayClient`), `config`
-(`RelayServingConfig`) and `run` (the `proxystore-relay` command).
+(`RelayServingConfig`), `run` (the `proxystore-relay` command), and the
+extensions `secret` (endpoint secrets that prove a UUID), `pins` (who
+holds each UUID) and `limits` (rate limits of relayed peer data).
 """
 
 from __future__ import annotations
