@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import datetime
+import logging
 import threading
 import time
 import uuid
@@ -25,6 +26,8 @@ from proxystore.utils.closing import CloseOnExit
 
 if TYPE_CHECKING:
     from proxystore.store.base import Store
+
+logger = logging.getLogger(__name__)
 
 
 @runtime_checkable
@@ -75,18 +78,15 @@ class _TrackedLifetime:
         name: str | None = None,
     ) -> None:
         self.store = store
-        self.name = (
-            name
-            if name is not None
-            else f'{type(self).__name__}-{uuid.uuid4().hex[:8]}'
-        )
+        self.name = name if name is not None else str(uuid.uuid4())
         self._lock = threading.RLock()
         self._done = False
         # id(store) -> (store, keys); dicts keep keys ordered and unique.
         self._keys: dict[int, tuple[Store[Any], dict[Any, None]]] = {}
+        logger.info('Initialized lifetime manager (name=%s)', self.name)
 
     def __repr__(self) -> str:
-        return f'{type(self).__name__}(name={self.name!r})'
+        return f'Lifetime(name={self.name}, store={self.store!r})'
 
     def add_key(
         self,
@@ -107,13 +107,17 @@ class _TrackedLifetime:
         store = store if store is not None else self.store
         if store is None:
             raise ValueError(
-                f'{self!r} has no default store: pass the store the keys '
-                'belong to.',
+                f'The {type(self).__name__} requires the store parameter.',
             )
         with self._lock:
             self._check_open()
             _, tracked = self._keys.setdefault(id(store), (store, {}))
             tracked.update(dict.fromkeys(keys))
+        logger.debug(
+            'Added keys to lifetime manager (name=%s): %s',
+            self.name,
+            ', '.join(map(str, keys)),
+        )
 
     def add_proxy(self, *proxies: Proxy[Any]) -> None:
         """Associate the objects of store proxies with this lifetime.
@@ -127,6 +131,7 @@ class _TrackedLifetime:
             ProxyStoreFactoryError: If a proxy was not created by a store.
             RuntimeError: If the lifetime has already ended.
         """
+        self._check_open()
         for proxy in proxies:
             factory = get_store_factory(proxy)
             self.add_key(factory.key, store=factory.get_store())
@@ -150,11 +155,19 @@ class _TrackedLifetime:
             self._done = True
             tracked, self._keys = self._keys, {}
         stores = [store for store, _ in tracked.values()]
+        evicted = 0
         for store, keys in tracked.values():
             if store.closed:  # Its objects went away with its connector.
                 continue
             for key in keys:
                 store.evict(key)
+            evicted += len(keys)
+        logger.info(
+            'Closed lifetime manager and evicted %d associated objects '
+            '(name=%s)',
+            evicted,
+            self.name,
+        )
         if close_stores:
             if self.store is not None and all(
                 s is not self.store for s in stores
@@ -166,7 +179,7 @@ class _TrackedLifetime:
     def _check_open(self) -> None:
         if self._done:
             raise RuntimeError(
-                f'{self!r} has ended: no more objects can be attached to it.',
+                f'Lifetime has ended. Cannot use this method. ({self!r})',
             )
 
 
@@ -293,6 +306,8 @@ class LeaseLifetime(ContextLifetime):
 class StaticLifetime(_TrackedLifetime):
     """Lifetime of the whole process: ends at interpreter exit.
 
+    At exit its objects are evicted and their stores closed.
+
     A singleton: every `StaticLifetime()` is the same instance. Keys must
     be added with the store they belong to (or as proxies).
 
@@ -311,7 +326,7 @@ class StaticLifetime(_TrackedLifetime):
             if cls._instance is None:
                 instance = super().__new__(cls)
                 _TrackedLifetime.__init__(instance, name='static')
-                atexit.register(instance.close)
+                register_lifetime_atexit(instance, close_stores=True)
                 cls._instance = instance
             return cls._instance
 
@@ -339,4 +354,5 @@ def register_lifetime_atexit(
         lifetime.close(close_stores=close_stores)
 
     atexit.register(_close)
+    logger.debug('Registered atexit callback for %r', lifetime)
     return _close

@@ -7,7 +7,7 @@ from typing import Any
 from proxystore.proxy import Proxy
 from proxystore.proxy import get_factory
 from proxystore.proxy import is_resolved
-from proxystore.store.exceptions import ProxyStoreFactoryError
+from proxystore.store.exceptions import non_store_factory_error
 from proxystore.store.factory import StoreFactory
 from proxystore.store.types import ConnectorKeyT
 
@@ -23,10 +23,7 @@ def get_store_factory(proxy: Proxy[Any]) -> StoreFactory[Any, Any]:
     """
     factory = get_factory(proxy)
     if not isinstance(factory, StoreFactory):
-        raise ProxyStoreFactoryError(
-            'The proxy was not created by a store: its factory is a '
-            f'{type(factory).__name__}, not a StoreFactory.',
-        )
+        raise non_store_factory_error(factory)
     return factory
 
 

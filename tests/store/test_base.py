@@ -23,6 +23,7 @@ from proxystore.serialize import serialize
 from proxystore.store import Store
 from proxystore.store import get_store
 from proxystore.store.base import find_open_store
+from proxystore.store.cache import LRUCache
 from proxystore.store.config import StoreConfig
 from proxystore.store.exceptions import NonProxiableTypeError
 from proxystore.store.factory import StoreFactory
@@ -314,17 +315,23 @@ def test_nonproxiable(store: Store[Any], obj: Any) -> None:
     assert stored_count(store) == before
 
 
+EVICT_LIFETIME = (
+    'The evict and lifetime parameters are mutually exclusive. '
+    'Only set one of evict or lifetime.'
+)
+
+
 def test_evict_and_lifetime_are_exclusive(store: Store[Any]) -> None:
     before = stored_count(store)
     with ContextLifetime(store) as lifetime:
-        with pytest.raises(ValueError, match='mutually exclusive'):
+        with pytest.raises(ValueError, match=EVICT_LIFETIME):
             store.proxy('x', evict=True, lifetime=lifetime)
-        with pytest.raises(ValueError, match='mutually exclusive'):
+        with pytest.raises(ValueError, match=EVICT_LIFETIME):
             store.proxy_batch(['x'], evict=True, lifetime=lifetime)
-        with pytest.raises(ValueError, match='mutually exclusive'):
+        with pytest.raises(ValueError, match=EVICT_LIFETIME):
             store.locked_proxy('x', evict=True, lifetime=lifetime)
         key = store.put('x')
-        with pytest.raises(ValueError, match='mutually exclusive'):
+        with pytest.raises(ValueError, match=EVICT_LIFETIME):
             store.proxy_from_key(key, evict=True, lifetime=lifetime)
         store.evict(key)
     assert stored_count(store) == before
@@ -578,3 +585,79 @@ def test_closed(store_name: str) -> None:
     assert not store.closed
     store.close()
     assert store.closed
+
+
+def test_cache_is_public_and_repr_matches_proxystore(store_name: str) -> None:
+    with Store(store_name, LocalConnector(), cache_size=4) as store:
+        assert isinstance(store.cache, LRUCache)
+        assert store.cache.maxsize == 4
+        key = store.put('value')
+        store.get(key)
+        assert store.cache.exists(key)
+        assert repr(store) == (
+            f'Store(name={store_name}, connector={store.connector!r}, '
+            'serializer=default, deserializer=default, cache_size=4, '
+            'metrics=False, populate_target=True, auto_register=False)'
+        )
+    with Store(
+        store_name,
+        LocalConnector(),
+        serializer=serialize,
+        deserializer=deserialize,
+        metrics=True,
+        register=True,
+    ) as store:
+        assert 'serializer=custom, deserializer=custom' in repr(store)
+        assert 'metrics=True' in repr(store)
+        assert 'auto_register=True' in repr(store)
+
+
+def test_exists_is_answered_by_the_cache(store_name: str) -> None:
+    connector = DictConnector()
+    with Store(store_name, connector) as store:
+        key = store.put('value')
+        assert store.get(key) == 'value'
+        # Removed behind the store's back: the cached copy still answers.
+        connector.data.clear()
+        assert store.exists(key)
+        store.evict(key)
+        assert not store.exists(key)
+
+
+def test_set_passes_keyword_arguments_to_the_connector(
+    store_name: str,
+) -> None:
+    received: list[dict[str, Any]] = []
+
+    class RecordingConnector(LocalConnector):
+        def set(self, key: Any, obj: Any, **kwargs: Any) -> None:
+            received.append(kwargs)
+            super().set(key, obj)
+
+    with Store(store_name, RecordingConnector()) as store:
+        key = store.connector.new_key()
+        store._set(key, 'value', tag='x')
+        assert received == [{'tag': 'x'}]
+        assert store.get(key) == 'value'
+
+
+def test_base_module_reexports() -> None:
+    import proxystore.store.base as base
+    from proxystore.store.lifetimes import Lifetime
+    from proxystore.store.ref import OwnedProxy
+    from proxystore.store.ref import into_owned
+
+    assert base.StoreFactory is StoreFactory
+    assert base.OwnedProxy is OwnedProxy
+    assert base.into_owned is into_owned
+    assert base.Lifetime is Lifetime
+    for name in (
+        'PollingStoreFactory',
+        'StoreExistsError',
+        'Timer',
+        'BytesLike',
+        'is_bytes_like',
+        'get_object_path',
+        'NonProxiableT',
+    ):
+        assert hasattr(base, name), name

@@ -2,6 +2,9 @@ from __future__ import annotations
 
 import atexit
 import datetime
+import logging
+import pathlib
+import uuid
 from typing import Any
 
 import pytest
@@ -17,6 +20,7 @@ from proxystore.store.lifetimes import Lifetime
 from proxystore.store.lifetimes import StaticLifetime
 from proxystore.store.lifetimes import register_lifetime_atexit
 from proxystore.store.utils import get_key
+from tests.helpers.scripts import run_python
 from tests.store._ownership_helpers import wait_until
 from tests.store._threads import run_in_threads
 
@@ -49,18 +53,34 @@ def test_add_key_and_proxy(local_store: Store[Any]) -> None:
     proxy = local_store.proxy('b', populate_target=False)
     lifetime.add_key(key)
     lifetime.add_proxy(proxy)
-    assert 'ContextLifetime' in repr(lifetime)
+    assert repr(lifetime) == (
+        f'Lifetime(name={lifetime.name}, store={local_store!r})'
+    )
+    assert str(uuid.UUID(lifetime.name)) == lifetime.name
     lifetime.close()
     assert not local_store.exists(key)
     assert not local_store.exists(get_key(proxy))
     lifetime.close()  # Closing again does nothing.
-    with pytest.raises(RuntimeError, match='ended'):
+    ended = 'Lifetime has ended. Cannot use this method.'
+    with pytest.raises(RuntimeError, match=ended):
         lifetime.add_key(key)
+    with pytest.raises(RuntimeError, match=ended):
+        lifetime.add_proxy(proxy)
+    lease = LeaseLifetime(local_store, expiry=60)
+    lease.close()
+    with pytest.raises(RuntimeError, match=ended):
+        lease.extend(1)
 
 
 def test_add_proxy_not_from_store(local_store: Store[Any]) -> None:
     lifetime = ContextLifetime(local_store)
-    with pytest.raises(ProxyStoreFactoryError):
+    with pytest.raises(
+        ProxyStoreFactoryError,
+        match=(
+            'The proxy must contain a factory with type StoreFactory. '
+            'SimpleFactory is not supported.'
+        ),
+    ):
         lifetime.add_proxy(Proxy(SimpleFactory('x')))
     lifetime.close()
 
@@ -121,7 +141,10 @@ def test_static_lifetime(local_store: Store[Any], store_name: str) -> None:
     lifetime = StaticLifetime()
     assert StaticLifetime() is lifetime
     assert not lifetime.done()
-    with pytest.raises(ValueError, match='store'):
+    with pytest.raises(
+        ValueError,
+        match='The StaticLifetime requires the store parameter.',
+    ):
         lifetime.add_key('key')
     key = local_store.put('a', lifetime=lifetime)
     proxy = local_store.proxy('b', lifetime=lifetime)
@@ -156,3 +179,52 @@ def test_lifetime_thread_safety(local_store: Store[Any]) -> None:
     assert len(local_store.connector._store) == 200
     lifetime.close()
     assert len(local_store.connector._store) == 0
+
+
+STATIC_AT_EXIT = """
+from proxystore.connectors.file import FileConnector
+from proxystore.store import Store
+from proxystore.store.lifetimes import StaticLifetime
+
+store = Store('static', FileConnector('store', clear=True))
+store.put('a', lifetime=StaticLifetime())
+"""
+
+
+def test_static_lifetime_closes_stores_at_exit(tmp_path: pathlib.Path) -> None:
+    script = tmp_path / 'static.py'
+    script.write_text(STATIC_AT_EXIT)
+    run_python(script, cwd=tmp_path)
+    # The store was closed at exit: FileConnector(clear=True) removed its
+    # directory (an eviction alone leaves it behind).
+    assert not (tmp_path / 'store').exists()
+
+
+def test_lifetimes_log(
+    local_store: Store[Any],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.DEBUG, logger='proxystore.store.lifetimes'):
+        lifetime = ContextLifetime(local_store, name='logged')
+        key = local_store.put('a', lifetime=lifetime)
+        lifetime.close()
+        callback = register_lifetime_atexit(lifetime)
+        atexit.unregister(callback)
+    records = [
+        (r.levelno, r.getMessage())
+        for r in caplog.records
+        if r.name == 'proxystore.store.lifetimes'
+    ]
+    assert records == [
+        (logging.INFO, 'Initialized lifetime manager (name=logged)'),
+        (
+            logging.DEBUG,
+            f'Added keys to lifetime manager (name=logged): {key}',
+        ),
+        (
+            logging.INFO,
+            'Closed lifetime manager and evicted 1 associated objects '
+            '(name=logged)',
+        ),
+        (logging.DEBUG, f'Registered atexit callback for {lifetime!r}'),
+    ]

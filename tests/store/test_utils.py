@@ -34,7 +34,13 @@ def test_get_key(local_store: Store[Any]) -> None:
 
 
 def test_get_key_of_foreign_proxy() -> None:
-    with pytest.raises(ProxyStoreFactoryError, match='SimpleFactory'):
+    with pytest.raises(
+        ProxyStoreFactoryError,
+        match=(
+            '^The proxy must contain a factory with type StoreFactory. '
+            'SimpleFactory is not supported.$'
+        ),
+    ):
         get_key(Proxy(SimpleFactory('value')))
 
 
