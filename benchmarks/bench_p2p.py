@@ -1,10 +1,13 @@
 """Peering benchmarks (issue 10): reading an object through a peer.
 
-A relay and three endpoint processes run on loopback. The object lives
+A relay and four endpoint processes run on loopback. The object lives
 on endpoint A; a client reads it over HTTP from:
 
 - A itself (`local endpoint`, the baseline of every row);
-- B, which fetches it from A over WebRTC (aiortc, host candidates);
+- B, which fetches it from A's HTTP server, whose address A announced
+  (`direct HTTP`);
+- D, which ignores announced addresses and fetches it over WebRTC
+  (aiortc, host candidates);
 - C, whose ICE is made to fail (transport policy `relay` without a TURN
   server), so it fetches the object through the relay's websocket.
 
@@ -28,7 +31,7 @@ from collections.abc import Iterator
 from benchmarks.common import Row
 from proxystore.endpoint import client
 from proxystore.endpoint.config import EndpointConfig
-from tests.p2p.processes import endpoint_process
+from tests.p2p.processes import endpoint_processes
 from tests.p2p.processes import relay_process
 
 SECTION = 'p2p'
@@ -45,16 +48,23 @@ def _address(config: EndpointConfig) -> str:
 def _endpoints(home: pathlib.Path) -> Iterator[dict[str, EndpointConfig]]:
     with (
         relay_process(home) as relay,
-        endpoint_process(home, 'a', relay) as a,
-        endpoint_process(home, 'b', relay) as b,
-        endpoint_process(
+        endpoint_processes(
             home,
-            'c',
             relay,
-            {'PROXYSTORE_ICE_TRANSPORT_POLICY': 'relay'},
-        ) as c,
+            {
+                'a': {},
+                'b': {},
+                'c': {'env': {'PROXYSTORE_ICE_TRANSPORT_POLICY': 'relay'}},
+                'd': {'env': {'PROXYSTORE_PEER_DIRECT_HTTP': '0'}},
+            },
+        ) as configs,
     ):
-        yield {'local endpoint': a, 'WebRTC': b, 'relayed': c}
+        yield {
+            'local endpoint': configs['a'],
+            'direct HTTP': configs['b'],
+            'WebRTC': configs['d'],
+            'relayed': configs['c'],
+        }
 
 
 def _get_time(address: str, key: str, owner: str, count: int) -> float:

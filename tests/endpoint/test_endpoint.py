@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import pathlib
@@ -10,6 +11,7 @@ import pickle
 import uuid
 
 import pytest
+from aiohttp import web
 
 from proxystore.endpoint.endpoint import Endpoint
 from proxystore.endpoint.endpoint import EndpointMode
@@ -19,9 +21,13 @@ from proxystore.endpoint.exceptions import PeeringNotAvailableError
 from proxystore.endpoint.exceptions import PeerRequestError
 from proxystore.endpoint.messages import EndpointRequest
 from proxystore.endpoint.messages import encode_request
+from proxystore.endpoint.peers import is_private_transport
 from proxystore.endpoint.storage import DictStorage
 from proxystore.endpoint.storage import SQLiteStorage
+from proxystore.p2p.connection import add_endpoint_address
+from proxystore.p2p.connection import endpoint_address
 from proxystore.p2p.manager import PeerManager
+from tests.fixtures.ports import free_port
 from tests.p2p.helpers import relay_client
 from tests.p2p.helpers import relay_server
 
@@ -204,3 +210,87 @@ def test_close_fails_pending_requests() -> None:
             await silent.close()
 
     asyncio.run(main())
+
+
+def test_unusable_direct_address_falls_back(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger='proxystore.p2p.manager')
+
+    async def impostor(request: web.Request) -> web.Response:
+        return web.json_response({'uuid': str(uuid.uuid4())})
+
+    async def main() -> None:
+        app = web.Application()
+        app.router.add_get('/endpoint', impostor)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, '127.0.0.1', 0)
+        await site.start()
+        impostor_port = runner.addresses[0][1]
+        closed_port = free_port()
+        async with relay_server() as (address, _):
+            a = await Endpoint(
+                peer_manager=PeerManager(
+                    relay_client(address, 'a'),
+                    ice_servers=[],
+                    http_address=f'http://127.0.0.1:{closed_port}',
+                ),
+            )
+            c = await Endpoint(
+                peer_manager=PeerManager(
+                    relay_client(address, 'c'),
+                    ice_servers=[],
+                    http_address=f'http://127.0.0.1:{impostor_port}',
+                ),
+            )
+            b = await Endpoint(
+                peer_manager=PeerManager(
+                    relay_client(address, 'b'),
+                    ice_servers=[],
+                ),
+            )
+            await a.set('k', b'from a')
+            await c.set('k', b'from c')
+            assert await b.get('k', endpoint=a.uuid) == b'from a'
+            assert await b.get('k', endpoint=c.uuid) == b'from c'
+            manager = b.peer_manager
+            assert manager is not None
+            assert {p.path for p in manager.peers()} == {'webrtc-direct'}
+            for endpoint in (a, b, c):
+                await endpoint.close()
+        await runner.cleanup()
+
+    asyncio.run(main())
+    unusable = [
+        r.getMessage()
+        for r in caplog.records
+        if 'Direct HTTP path' in r.getMessage()
+    ]
+    assert len(unusable) == 2
+    assert any('unreachable' in m for m in unusable)
+    assert any('is not endpoint' in m for m in unusable)
+
+
+def test_direct_http_addresses_only_from_the_description() -> None:
+    sdp = (
+        'v=0\r\nt=0 0\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n'
+    )
+    with_address = add_endpoint_address(sdp, 'https://ep.example:8765')
+    assert with_address.index('a=x-proxystore-endpoint') < with_address.index(
+        'm=',
+    )
+    description = json.dumps({'sdp': with_address, 'type': 'offer'})
+    assert endpoint_address(description) == 'https://ep.example:8765'
+    for bad in (
+        json.dumps({'sdp': sdp, 'type': 'offer'}),
+        json.dumps({'sdp': sdp + 'a=x-proxystore-endpoint:ftp://x\r\n'}),
+        json.dumps({'sdp': 1}),
+        'not json',
+    ):
+        assert endpoint_address(bad) is None
+    assert is_private_transport('http://127.0.0.1:1')
+    assert is_private_transport('http://localhost:1')
+    assert is_private_transport('https://ep.example')
+    assert not is_private_transport('http://10.0.0.5:8765')
+    assert not is_private_transport('http://ep.example')

@@ -20,10 +20,13 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 import pytest
+from requests.exceptions import RequestException
 
 from proxystore.connectors.endpoint import EndpointConnector
+from proxystore.endpoint import client
+from proxystore.endpoint.config import EndpointStorageConfig
 from proxystore.store.base import Store
-from tests.p2p.processes import endpoint_process
+from tests.p2p.processes import endpoint_processes
 from tests.p2p.processes import relay_process
 
 pytestmark = pytest.mark.timeout(120)
@@ -47,25 +50,22 @@ def _resolve_through(
 def test_proxy_resolves_through_peers(tmp_path: pathlib.Path) -> None:
     with (
         relay_process(tmp_path) as relay,
-        endpoint_process(
+        endpoint_processes(
             tmp_path,
-            'a',
             relay,
-        ) as a,
-        endpoint_process(tmp_path, 'b', relay) as b,
-        endpoint_process(
-            tmp_path,
-            'c',
-            relay,
-            {'PROXYSTORE_ICE_TRANSPORT_POLICY': 'relay'},
-        ) as c,
-        endpoint_process(
-            tmp_path,
-            'd',
-            relay,
-            {'PROXYSTORE_PEER_DIRECT_HTTP': '0'},
-        ) as d,
+            {
+                'a': {
+                    'storage': EndpointStorageConfig(
+                        max_object_size=3_000_000
+                    ),
+                },
+                'b': {},
+                'c': {'env': {'PROXYSTORE_ICE_TRANSPORT_POLICY': 'relay'}},
+                'd': {'env': {'PROXYSTORE_PEER_DIRECT_HTTP': '0'}},
+            },
+        ) as configs,
     ):
+        a, b, c, d = (configs[name] for name in 'abcd')
         uuids = [a.uuid, b.uuid, c.uuid, d.uuid]
         value = list(range(200_000))  # about 1 MB pickled
         connector = EndpointConnector(
@@ -87,6 +87,22 @@ def test_proxy_resolves_through_peers(tmp_path: pathlib.Path) -> None:
                         str(tmp_path / reader),
                     ).result(timeout=60)
                     assert result == value
+            # Errors and misses through each path, nothing stored on A.
+            for config in (b, c, d):
+                address = f'http://127.0.0.1:{config.port}'
+                assert client.get(address, 'missing', endpoint=a.uuid) is None
+                assert not client.exists(address, 'missing', endpoint=a.uuid)
+                client.evict(address, 'missing', endpoint=a.uuid)
+                with pytest.raises(RequestException) as info:
+                    client.put(address, 'big', b'x' * 4_000_000, a.uuid)
+                response = info.value.response
+                assert response is not None
+                assert response.status_code in (413, 500)
+                assert 'exceeds' in response.text
+                assert not client.exists(
+                    f'http://127.0.0.1:{a.port}',
+                    'big',
+                )
     logs = {
         name: (tmp_path / name / name / 'log.txt').read_text()
         for name in 'abcd'

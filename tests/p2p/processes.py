@@ -107,38 +107,52 @@ def relay_process(tmp_path: pathlib.Path) -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def endpoint_process(
+def endpoint_processes(
     home: pathlib.Path,
-    name: str,
     relay: str,
-    env: dict[str, str] | None = None,
-    **options: Any,
-) -> Iterator[EndpointConfig]:
-    """Configure and serve endpoint `name` in its own proxystore dir.
+    endpoints: dict[str, dict[str, Any]],
+) -> Iterator[dict[str, EndpointConfig]]:
+    """Configure and serve several endpoints at once; yield their configs.
 
-    `options` are more `EndpointConfig` fields (e.g. `storage`).
+    Each endpoint `name` gets its own proxystore dir (`home/name`). The
+    value of `endpoints[name]` holds more `EndpointConfig` fields (e.g.
+    `storage`) and, under `'env'`, extra environment variables.
     """
-    config = EndpointConfig(
-        name=name,
-        uuid=str(uuid.uuid4()),
-        port=free_port(),
-        host='127.0.0.1',
-        host_type='static',
-        relay=EndpointRelayConfig(
-            address=relay,
-            ice_servers=[],
-            check_nat=False,
-        ),
-        **options,
-    )
-    directory = home / name / name
-    write_config(config, str(directory))
-    env = {'PROXYSTORE_STUN_SERVERS': '', **(env or {})}
-    with _process(
-        [sys.executable, '-c', _SERVE, str(directory)],
-        home / f'{name}.out',
-        env,
-    ) as process:
-        wait_for(lambda: _healthy(config.port) or process.poll() is not None)
-        assert process.poll() is None, (home / f'{name}.out').read_text()
-        yield config
+    configs: dict[str, EndpointConfig] = {}
+    with contextlib.ExitStack() as stack:
+        processes = {}
+        for name, options in endpoints.items():
+            options = dict(options)
+            env = {'PROXYSTORE_STUN_SERVERS': '', **options.pop('env', {})}
+            config = EndpointConfig(
+                name=name,
+                uuid=str(uuid.uuid4()),
+                port=free_port(),
+                host='127.0.0.1',
+                host_type='static',
+                relay=EndpointRelayConfig(
+                    address=relay,
+                    ice_servers=[],
+                    check_nat=False,
+                ),
+                **options,
+            )
+            directory = home / name / name
+            write_config(config, str(directory))
+            configs[name] = config
+            processes[name] = stack.enter_context(
+                _process(
+                    [sys.executable, '-c', _SERVE, str(directory)],
+                    home / f'{name}.out',
+                    env,
+                ),
+            )
+        for name, process in processes.items():
+            port = configs[name].port
+            wait_for(
+                lambda p=process, port=port: (
+                    _healthy(port) or p.poll() is not None
+                ),
+            )
+            assert process.poll() is None, (home / f'{name}.out').read_text()
+        yield configs
