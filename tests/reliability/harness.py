@@ -314,9 +314,9 @@ def _one_put(pipe: Any, stored: list[tuple[Any, str]]) -> float:
 def run_restart(medium: Medium, objects: int, size: int, kill: bool) -> Report:
     """Store objects, restart the server, then read them and write more.
 
-    Objects may be lost by a `SIGKILL` restart (the server had no time to
-    persist them) but must never come back wrong; operations after the
-    restart must work on the same connector.
+    Objects may be lost (counted in `lost`) by a `SIGKILL` restart of a
+    server that does not persist them, but must never come back wrong;
+    operations after the restart must work on the same connector.
     """
     assert medium.restart is not None
     connector = medium.connector
@@ -342,7 +342,7 @@ def run_restart(medium: Medium, objects: int, size: int, kill: bool) -> Report:
                 except Exception:
                     ok = False
                 report.corrupt += not ok
-            elif not kill:
+            else:
                 report.lost += 1
             break
     data = payload(objects, size)
