@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from typing import TYPE_CHECKING
 
-from aiohttp import web
+if TYPE_CHECKING:
+    from aiohttp import web
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +47,8 @@ async def run_app(
     Raises:
         OSError: If the address cannot be bound (e.g. port in use).
     """
+    from aiohttp import web
+
     runner = web.AppRunner(
         app,
         access_log=None,

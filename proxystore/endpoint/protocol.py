@@ -281,6 +281,7 @@ class HTTPProtocol(asyncio.Protocol):
         self._can_write.set()
         self._reset()
         self._in_head = False
+        self._receiving = False
         self._head_size = 0
         self._failed = False
 
@@ -335,14 +336,17 @@ class HTTPProtocol(asyncio.Protocol):
         self._timed_out()
 
     def _idle(self) -> None:
-        """Wait for the next request head, within `header_timeout`."""
+        """Wait for the next request head, within `header_timeout`.
+
+        (Unless a request is arriving: its head or body has a deadline.)
+        """
         if self._close_after:
             self.close()
-        elif self._transport is not None:
+        elif self._transport is not None and not self._receiving:
             self._arm(self._header_timeout)
 
     def _timed_out(self) -> None:
-        if self._in_head or self._request is not None:
+        if self._receiving:
             self._fail(408, 'Request not received in time.')
         else:
             self.close()
@@ -427,6 +431,7 @@ class HTTPProtocol(asyncio.Protocol):
         """Start a new request."""
         self._reset()
         self._in_head = True
+        self._receiving = True
         self._head_size = 0
 
     def on_url(self, url: bytes) -> None:
@@ -543,10 +548,10 @@ class HTTPProtocol(asyncio.Protocol):
         request = self._request
         assert request is not None
         self._disarm()
+        self._receiving = False
         keep_alive = self._parser.should_keep_alive()
         if self._close_after:
             # Answered before its body; the body is now drained.
-            self._request = None
             if self._worker is None:
                 self.close()
             return
@@ -586,7 +591,6 @@ class HTTPProtocol(asyncio.Protocol):
             result,
             keep_alive,
         ):
-            self._request = None
             self._idle()
             return
         self._worker = asyncio.get_running_loop().create_task(
@@ -662,5 +666,4 @@ class HTTPProtocol(asyncio.Protocol):
             self._worker = None
             if self._transport is not None:
                 self._transport.resume_reading()
-                self._request = None
                 self._idle()

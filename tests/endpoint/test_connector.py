@@ -15,10 +15,10 @@ from proxystore.connectors.endpoint import EndpointConnector
 from proxystore.connectors.endpoint import EndpointConnectorError
 from proxystore.connectors.endpoint import EndpointKey
 from proxystore.endpoint import client
-from proxystore.endpoint.commands import configure_endpoint
+from proxystore.endpoint.commands import launch_endpoint
+from proxystore.endpoint.commands import new_endpoint_config
 from proxystore.endpoint.commands import running_pid
-from proxystore.endpoint.commands import start_endpoint
-from proxystore.endpoint.commands import stop_endpoint
+from proxystore.endpoint.commands import terminate_endpoint
 from proxystore.endpoint.config import get_endpoint_dir
 from proxystore.endpoint.exceptions import EndpointRequestError
 from proxystore.endpoint.session import EndpointSession
@@ -28,31 +28,43 @@ from tests.fixtures.ports import free_port
 
 def test_no_reachable_endpoint(tmp_path: pathlib.Path) -> None:
     home = str(tmp_path)
-    config = configure_endpoint(
+    config = new_endpoint_config(
         'down',
         host='127.0.0.1',
         port=free_port(),
+        auth=False,
         proxystore_dir=home,
     )
-    with pytest.raises(EndpointConnectorError, match='None of the endpoints'):
+    with pytest.raises(
+        EndpointConnectorError,
+        match='Failed to find an endpoint configuration',
+    ):
         EndpointConnector([config.uuid], proxystore_dir=home)
-    with pytest.raises(EndpointConnectorError, match='None of the endpoints'):
+    with pytest.raises(
+        EndpointConnectorError,
+        match='Failed to find an endpoint configuration',
+    ):
         EndpointConnector([str(uuid.uuid4())], proxystore_dir=home)
 
 
 def test_bad_arguments() -> None:
-    with pytest.raises(ValueError, match='at least one'):
+    with pytest.raises(
+        ValueError, match='At least one endpoint must be specified'
+    ):
         EndpointConnector([])
-    with pytest.raises(ValueError, match='Invalid endpoint UUID'):
+    with pytest.raises(ValueError, match='badly formed'):
         EndpointConnector(['nope'])
 
 
 def test_config_and_repr(endpoint_connector: Any, endpoint_home: str) -> None:
     assert endpoint_connector.config() == {
-        'endpoints': [endpoint_connector.endpoint_uuid],
+        'endpoints': [str(endpoint_connector.endpoint_uuid)],
         'proxystore_dir': endpoint_home,
     }
-    assert endpoint_connector.endpoint_uuid in repr(endpoint_connector)
+    assert repr(endpoint_connector) == (
+        f'EndpointConnector(connected to {endpoint_connector.endpoint_uuid}'
+        f' @ {endpoint_connector.address})'
+    )
     key = endpoint_connector.put(b'x')
     assert repr(key).startswith("EndpointKey(object_id='")
 
@@ -62,14 +74,14 @@ def test_accepts_single_uuid(shared_endpoint: Any, endpoint_home: str) -> None:
         uuid.UUID(shared_endpoint.uuid),  # type: ignore[arg-type]
         proxystore_dir=endpoint_home,
     ) as connector:
-        assert connector.endpoint_uuid == shared_endpoint.uuid
+        assert connector.endpoint_uuid == uuid.UUID(shared_endpoint.uuid)
 
 
 def test_malformed_key_is_rejected_without_damage(
     endpoint_connector: Any,
 ) -> None:
     kept = endpoint_connector.put(b'kept')
-    bad = EndpointKey('../../outside', endpoint_connector.endpoint_uuid)
+    bad = EndpointKey('../../outside', str(endpoint_connector.endpoint_uuid))
     with pytest.raises(EndpointConnectorError, match='Invalid object key'):
         endpoint_connector.get(bad)
     with pytest.raises(EndpointConnectorError, match='Invalid object key'):
@@ -89,10 +101,10 @@ def test_session_survives_endpoint_restart(tmp_path: pathlib.Path) -> None:
     with endpoint_process(home, 'restart', persist=True) as config:
         with EndpointConnector([config.uuid], proxystore_dir=home) as conn:
             key = conn.put(b'before restart')
-            stop_endpoint('restart', proxystore_dir=home)
+            terminate_endpoint('restart', proxystore_dir=home)
             with pytest.raises(EndpointConnectorError, match='unreachable'):
                 conn.get(key)
-            start_endpoint('restart', detach=True, proxystore_dir=home)
+            launch_endpoint('restart', proxystore_dir=home)
             # The dead keep-alive connection is replaced transparently.
             assert conn.get(key) == b'before restart'
 
@@ -116,7 +128,7 @@ def test_killed_persistent_endpoint_keeps_objects(
             time.sleep(0.01)
         with pytest.raises(EndpointRequestError):
             client.get(address, 'obj-0')
-        start_endpoint('durable', detach=True, proxystore_dir=home)
+        launch_endpoint('durable', proxystore_dir=home)
         assert running_pid(get_endpoint_dir('durable', home)) != pid
         with EndpointSession(address) as session:
             for i in range(20):
@@ -131,6 +143,6 @@ def test_memory_endpoint_forgets_on_restart(tmp_path: pathlib.Path) -> None:
     home = str(tmp_path)
     with endpoint_process(home, 'volatile') as config:
         client.put(config.local_url(), 'gone', b'x')
-        stop_endpoint('volatile', proxystore_dir=home)
-        start_endpoint('volatile', detach=True, proxystore_dir=home)
+        terminate_endpoint('volatile', proxystore_dir=home)
+        launch_endpoint('volatile', proxystore_dir=home)
         assert client.get(config.local_url(), 'gone') is None
