@@ -133,7 +133,7 @@ class FileConnector(DirectoryConnector[FileKey]):
         self._opened()
 
     def __repr__(self) -> str:
-        return f'{type(self).__name__}(store_dir={self.store_dir!r})'
+        return f'{type(self).__name__}(directory={self.store_dir})'
 
     def _path(self, key: FileKey) -> str:
         filename = _check_filename(getattr(key, 'filename', None))

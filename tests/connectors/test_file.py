@@ -276,3 +276,8 @@ def test_symlinked_marker_does_not_publish(tmp_path: pathlib.Path) -> None:
         (store / f'{name}.ready').symlink_to(tmp_path / 'elsewhere')
         assert connector.get(FileKey(name)) is None
         assert not connector.exists(FileKey(name))
+
+
+def test_repr_names_the_directory(tmp_path: pathlib.Path) -> None:
+    with FileConnector(str(tmp_path / 's')) as connector:
+        assert repr(connector) == f'FileConnector(directory={tmp_path}/s)'
