@@ -80,7 +80,10 @@ def _alive(pid: int, start: str) -> bool:
             return True
         return True
     current = _start_time(pid)
-    return current is not None and (current == start or start == '0')
+    # '0' on either side: the start time is unknown, so trust the PID.
+    return current is not None and (
+        current == start or '0' in (current, start)
+    )
 
 
 def is_orphan(match: re.Match[str] | None, mtime: float) -> bool:
