@@ -33,6 +33,7 @@ does.
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import logging
 import threading
@@ -46,8 +47,9 @@ from proxystore.connectors.protocols import DeferrableConnector
 from proxystore.proxy import Proxy
 from proxystore.proxy import extract
 from proxystore.proxy import is_resolved
-from proxystore.store.exceptions import ProxyStoreFactoryError
+from proxystore.store.exceptions import non_store_factory_error
 from proxystore.store.factory import StoreFactory
+from proxystore.store.registry import get_store as registered_store
 from proxystore.store.types import SerializerT
 from proxystore.store.utils import get_store_factory
 
@@ -56,6 +58,7 @@ T = TypeVar('T')
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    'BaseRefProxy',
     'BaseRefProxyError',
     'MutableBorrowError',
     'OwnedProxy',
@@ -122,14 +125,57 @@ class _BorrowState:
 # State lives beside the proxies, keyed by id(): attribute access on a proxy
 # is forwarded to its target, so the proxy itself cannot carry it. A weakref
 # finalizer removes the entry when the proxy dies, before its id is reused.
+# The `__proxy_*__` properties of the classes expose it as attributes.
 _STATES: dict[int, _OwnerState | _BorrowState] = {}
+_FINALIZERS: dict[int, weakref.finalize[Any, Any]] = {}
 # (store name, key) of every object owned in this process: one owner each.
 _OWNED_KEYS: set[tuple[str, Any]] = set()
 _LOCK = threading.RLock()
 
 
-class _RefProxyBase(Proxy[T]):
-    """Shared base of the ownership-aware proxy types."""
+class _InvalidatedFactory(StoreFactory[Any, Any]):
+    """Factory of a reference invalidated in this process.
+
+    It keeps the key and configuration (so `get_key()` still works) but
+    refuses to resolve.
+    """
+
+    def __init__(self, factory: StoreFactory[Any, Any], reason: str) -> None:
+        super().__init__(
+            factory.key,
+            factory.store_config,
+            evict=factory.evict,
+            deserializer=factory.deserializer,
+        )
+        self.reason = reason
+        self.original = factory
+
+    def resolve(self) -> Any:
+        """Refuse: the reference is invalid."""
+        raise ReferenceInvalidError(self.reason)
+
+    def __reduce__(self) -> Any:
+        # A sent borrow may be sent again (engines may pickle twice).
+        return self.original.__reduce__()
+
+
+class BaseRefProxy(Proxy[T]):
+    """Base class of the ownership-aware proxy types.
+
+    Besides the [`Proxy`][proxystore.proxy.Proxy] interface, the
+    reference state is readable and writable with `object.__getattribute__`
+    and `object.__setattr__` (without resolving): `__proxy_valid__` on all
+    types, `__proxy_ref_count__` and `__proxy_ref_mut_count__` on an
+    [`OwnedProxy`][proxystore.store.ref.OwnedProxy], and `__proxy_owner__`
+    on the borrows.
+
+    Copying a reference is refused (`NotImplementedError`): use
+    [`clone()`][proxystore.store.ref.clone] for a new owned copy.
+
+    Raises:
+        ProxyStoreFactoryError: If `factory` is not a
+            [`StoreFactory`][proxystore.store.factory.StoreFactory].
+    """
 
     __slots__ = ()
 
@@ -141,10 +187,7 @@ class _RefProxyBase(Proxy[T]):
         target: T | None = None,
     ) -> None:
         if not isinstance(factory, StoreFactory):
-            raise ProxyStoreFactoryError(
-                f'{type(self).__name__} needs a StoreFactory, got '
-                f'{type(factory).__name__}.',
-            )
+            raise non_store_factory_error(factory)
         super().__init__(
             factory,
             cache_defaults=cache_defaults,
@@ -158,15 +201,114 @@ class _RefProxyBase(Proxy[T]):
 
     def __reduce_ex__(self, protocol: Any) -> Any:
         _on_pickle(self)
-        return super().__reduce_ex__(protocol)
+        reduced = super().__reduce_ex__(protocol)
+        if _is_owner(self):
+            # Moved: the unpickled copy owns the object now. A pickled
+            # borrow stays usable here: engines (e.g., Dask) pickle and
+            # inspect a task's arguments more than once, and the lender
+            # keeps it until the task is done (see `scopes.submit()`).
+            _invalidate_local(self, 'moved')
+        return reduced
+
+    def __copy__(self) -> Any:
+        raise NotImplementedError(
+            'Copy is not implemented for reference proxies: a copy would '
+            'break the ownership rules. Use clone() to create a new owned '
+            'copy of the object.',
+        )
+
+    def __deepcopy__(self, memo: Any) -> Any:
+        raise NotImplementedError(
+            'Deep copy is not implemented for reference proxies: a copy '
+            'would break the ownership rules. Use clone() to create a new '
+            'owned copy of the object.',
+        )
+
+    def __del__(self) -> None:
+        """End this reference now (as when it is garbage collected)."""
+        finalizer = _FINALIZERS.get(id(self))
+        if finalizer is not None:
+            finalizer()
+
+    @property
+    def __proxy_valid__(self) -> bool:
+        """Whether this reference may still be used."""
+        state = _STATES.get(id(self))
+        if isinstance(state, _OwnerState):
+            return state.status == 'owned'
+        if isinstance(state, _BorrowState):
+            return not state.released
+        return False
+
+    @__proxy_valid__.setter
+    def __proxy_valid__(self, valid: bool) -> None:
+        state = _STATES.get(id(self))
+        if state is None or valid == self.__proxy_valid__:
+            return
+        if valid:
+            raise ValueError('An invalidated reference cannot be revived.')
+        with _LOCK:
+            if isinstance(state, _OwnerState):
+                _end_ownership(state, 'moved')
+            else:
+                # Like upstream: the owner's counts are the caller's job.
+                state.released = True
+                state.owner = None
+        _invalidate_local(self, 'invalidated')
 
 
-class OwnedProxy(_RefProxyBase[T]):
+class _OwnerCounts:
+    """The owner's borrow counts, as `OwnedProxy` attributes."""
+
+    __slots__ = ()
+
+    @property
+    def __proxy_ref_count__(self) -> int:
+        """Number of live shared borrows (`RefProxy`)."""
+        return _owner_state_of(self).shared
+
+    @__proxy_ref_count__.setter
+    def __proxy_ref_count__(self, count: int) -> None:
+        with _LOCK:
+            _owner_state_of(self).shared = count
+
+    @property
+    def __proxy_ref_mut_count__(self) -> int:
+        """Number of live mutable borrows (`RefMutProxy`, 0 or 1)."""
+        return int(_owner_state_of(self).mutable)
+
+    @__proxy_ref_mut_count__.setter
+    def __proxy_ref_mut_count__(self, count: int) -> None:
+        with _LOCK:
+            _owner_state_of(self).mutable = count > 0
+
+
+class _BorrowOwner:
+    """The owner of a borrow, as a `RefProxy`/`RefMutProxy` attribute."""
+
+    __slots__ = ()
+
+    @property
+    def __proxy_owner__(self) -> OwnedProxy[Any] | None:
+        """The owner this borrow counts against (`None` if detached)."""
+        state = _STATES.get(id(self))
+        return state.owner if isinstance(state, _BorrowState) else None
+
+    @__proxy_owner__.setter
+    def __proxy_owner__(self, owner: OwnedProxy[Any] | None) -> None:
+        state = _STATES.get(id(self))
+        if isinstance(state, _BorrowState):
+            with _LOCK:
+                state.owner = owner
+
+
+class OwnedProxy(_OwnerCounts, BaseRefProxy[T]):
     """The single owner of an object in a store.
 
     Dropping the owner (see [`drop()`][proxystore.store.ref.drop]) or
-    letting it be garbage collected evicts the object. Pickling the owner
-    moves the ownership into the unpickled copy.
+    letting it be garbage collected evicts the object; so does interpreter
+    exit. Pickling the owner moves the ownership into the unpickled copy
+    and invalidates this one.
 
     Create one with
     [`Store.owned_proxy()`][proxystore.store.base.Store.owned_proxy] or
@@ -180,24 +322,97 @@ class OwnedProxy(_RefProxyBase[T]):
 
     __slots__ = ()
 
+    def __del__(self) -> None:
+        """Evict the object now (as when the owner is garbage collected).
 
-class RefProxy(_RefProxyBase[T]):
+        Raises:
+            RuntimeError: If the owner is still borrowed.
+        """
+        state = _STATES.get(id(self))
+        if (
+            isinstance(state, _OwnerState)
+            and state.status == 'owned'
+            and (state.mutable or state.shared > 0)
+        ):
+            raise RuntimeError(
+                'Cannot safely delete OwnedProxy because there are '
+                f'{state.shared} shared and {int(state.mutable)} mutable '
+                'borrows of it alive.',
+            )
+        super().__del__()
+
+
+class _Borrow(_BorrowOwner, BaseRefProxy[T]):
+    __slots__ = ()
+
+    def __init__(
+        self,
+        factory: StoreFactory[Any, T],
+        *,
+        cache_defaults: bool = False,
+        owner: OwnedProxy[Any] | None = None,
+        target: T | None = None,
+    ) -> None:
+        super().__init__(
+            factory,
+            cache_defaults=cache_defaults,
+            target=target,
+        )
+        if owner is not None:
+            _attach(self, owner, mutable=_kind(self) is RefMutProxy)
+
+
+class RefProxy(_Borrow[T]):
     """A shared, read-only borrow of an [`OwnedProxy`][proxystore.store.ref.OwnedProxy].
 
-    Create one with [`borrow()`][proxystore.store.ref.borrow].
+    Create one with [`borrow()`][proxystore.store.ref.borrow], or pass
+    `owner=` to count it as a borrow of that owner.
     """  # noqa: E501
 
     __slots__ = ()
 
 
-class RefMutProxy(_RefProxyBase[T]):
+class RefMutProxy(_Borrow[T]):
     """The exclusive, mutable borrow of an [`OwnedProxy`][proxystore.store.ref.OwnedProxy].
 
-    Create one with [`mut_borrow()`][proxystore.store.ref.mut_borrow];
-    publish changes with [`update()`][proxystore.store.ref.update].
+    Create one with [`mut_borrow()`][proxystore.store.ref.mut_borrow], or
+    pass `owner=` to count it as the borrow of that owner; publish changes
+    with [`update()`][proxystore.store.ref.update].
     """  # noqa: E501
 
     __slots__ = ()
+
+
+_RefProxyBase = BaseRefProxy
+
+
+def _is_owner(proxy: Any) -> bool:
+    return _kind(proxy) is OwnedProxy
+
+
+def _owner_state_of(proxy: Any) -> _OwnerState:
+    state = _STATES.get(id(proxy))
+    if not isinstance(state, _OwnerState):
+        raise ReferenceInvalidError('This OwnedProxy is no longer tracked.')
+    return state
+
+
+def _invalidate_local(proxy: Proxy[Any], how: str) -> None:
+    """Make any later use of this local instance raise."""
+    factory = get_store_factory(proxy)
+    if isinstance(factory, _InvalidatedFactory):
+        return
+    reason = (
+        f'This {type(proxy).__name__} (key={factory.key}) was {how} and is '
+        'no longer valid in this process'
+        + (', likely because it was pickled.' if how != 'invalidated' else '.')
+    )
+    object.__setattr__(
+        proxy,
+        '__proxy_factory__',
+        _InvalidatedFactory(factory, reason),
+    )
+    _unresolve(proxy)
 
 
 def _kind(proxy: Any) -> type[Any] | None:
@@ -222,8 +437,9 @@ def _track(proxy: _RefProxyBase[Any], factory: StoreFactory[Any, Any]) -> None:
             state = _BorrowState(mutable=kind is RefMutProxy)
         _STATES[id(proxy)] = state
         finalizer = weakref.finalize(proxy, _collect, id(proxy), state)
-    # Not at interpreter exit: stores may already be closed then.
-    finalizer.atexit = False
+        # `_evict_owned_at_exit()` runs them at exit instead.
+        finalizer.atexit = False
+        _FINALIZERS[id(proxy)] = finalizer
 
 
 def _owned_key(factory: StoreFactory[Any, Any]) -> tuple[str, Any]:
@@ -239,13 +455,12 @@ def _end_ownership(
         _OWNED_KEYS.discard(_owned_key(state.factory))
 
 
-def _owner_state(proxy: Any) -> _OwnerState:
+def _owner_state(proxy: Any, message: str | None = None) -> _OwnerState:
     if _kind(proxy) is not OwnedProxy:
         raise ReferenceNotOwnedError(
-            f'Expected an OwnedProxy, got {type(proxy).__name__}.',
+            message or f'Expected an OwnedProxy, got {type(proxy).__name__}.',
         )
-    state = _STATES[id(proxy)]
-    assert isinstance(state, _OwnerState)
+    state = _owner_state_of(proxy)
     if state.status != 'owned':
         raise ReferenceInvalidError(
             f'The OwnedProxy of key {state.factory.key!r} was '
@@ -255,8 +470,11 @@ def _owner_state(proxy: Any) -> _OwnerState:
 
 
 def _borrow_state(proxy: Any) -> _BorrowState:
-    state = _STATES[id(proxy)]
-    assert isinstance(state, _BorrowState)
+    state = _STATES.get(id(proxy))
+    if not isinstance(state, _BorrowState):
+        raise ReferenceInvalidError(
+            f'This {type(proxy).__name__} is no longer tracked.',
+        )
     if state.released:
         raise ReferenceInvalidError(
             f'This {type(proxy).__name__} is out of scope: its borrow ended.',
@@ -308,6 +526,12 @@ def _lend(
     ref = _new_ref(
         RefMutProxy if mutable else RefProxy, owned, populate_target
     )
+    _attach(ref, owned, mutable=mutable)
+    return ref
+
+
+def _attach(ref: Any, owned: OwnedProxy[Any], *, mutable: bool) -> None:
+    """Count `ref` as a borrow of `owned` (if the rules allow it)."""
     with _LOCK:
         state = _check_lendable(owned, mutable=mutable)
         if mutable:
@@ -317,7 +541,6 @@ def _lend(
         ref_state = _STATES[id(ref)]
         assert isinstance(ref_state, _BorrowState)
         ref_state.owner = owned
-    return ref
 
 
 def _check_lendable(owned: OwnedProxy[Any], *, mutable: bool) -> _OwnerState:
@@ -598,13 +821,15 @@ def _on_pickle(proxy: Any) -> None:
 def _collect(proxy_id: int, state: _OwnerState | _BorrowState) -> None:
     """Finalizer of a collected reference: end the borrow or evict."""
     with _LOCK:
-        _STATES.pop(proxy_id, None)
+        if _STATES.get(proxy_id) is state:
+            del _STATES[proxy_id]
+            _FINALIZERS.pop(proxy_id, None)
     try:
         if isinstance(state, _BorrowState):
             _release(state)
         elif state.status == 'owned':
             _end_ownership(state, 'dropped')
-            _evict(state.factory)
+            _evict(state.factory, create=not _AT_EXIT)
     except Exception:
         # Raising from a finalizer would only print a traceback somewhere.
         logger.warning(
@@ -614,8 +839,33 @@ def _collect(proxy_id: int, state: _OwnerState | _BorrowState) -> None:
         )
 
 
-def _evict(factory: StoreFactory[Any, Any]) -> None:
-    factory.get_store().evict(factory.key)
+def _evict(factory: StoreFactory[Any, Any], *, create: bool = True) -> None:
+    if create:
+        factory.get_store().evict(factory.key)
+        return
+    # At exit: only through a store that is still open (none is created).
+    store = factory._store
+    if store is None or store.closed:
+        store = registered_store(factory.store_config.name)
+    if store is not None and not store.closed:
+        store.evict(factory.key)
+
+
+_AT_EXIT = False
+
+
+def _evict_owned_at_exit() -> None:
+    """Evict the objects of every owner still alive at interpreter exit."""
+    global _AT_EXIT
+    _AT_EXIT = True
+    for finalizer in list(_FINALIZERS.values()):
+        finalizer()
+
+
+# The finalizers themselves do not run at exit (atexit=False): this hook
+# does, in one known order, after later-registered hooks (e.g., the
+# StaticLifetime's) ran.
+atexit.register(_evict_owned_at_exit)
 
 
 def _unresolve(proxy: Proxy[Any]) -> None:
