@@ -12,4 +12,5 @@ pytest_plugins = [
     'tests.fixtures.redis',
     'tests.fixtures.endpoint',
     'tests.fixtures.shm',
+    'tests.fixtures.globus',
 ]

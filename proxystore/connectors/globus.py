@@ -63,6 +63,7 @@ GLOBUS_MKDIR_EXISTS_ERROR_CODE = 'ExternalError.MkdirFailed.Exists'
 
 _DONE = 'SUCCEEDED'
 _RUNNING = 'ACTIVE'
+_NO_SUCH_TASK = (400, 404)
 _SYNC_LEVELS = ('exists', 'size', 'mtime', 'checksum')
 
 
@@ -313,7 +314,14 @@ def _task_ids(key: GlobusKey) -> tuple[str, ...]:
     if not isinstance(key, tuple) or len(key) != 2:  # noqa: PLR2004
         raise ValueError(f'Invalid GlobusKey {key!r}.')
     _check_uuid(key[0], 'filename')
-    tids = (key[1],) if isinstance(key[1], str) else tuple(key[1])
+    tids = key[1]
+    if isinstance(tids, str):
+        tids = (tids,)
+    elif not isinstance(tids, (tuple, list)) or len(tids) == 0:
+        raise ValueError(
+            'Invalid GlobusKey: task_id must be a UUID string or a '
+            'non-empty tuple of them.',
+        )
     return tuple(_check_uuid(t, 'task_id') for t in tids)
 
 
@@ -540,12 +548,13 @@ class GlobusConnector(CloseOnExit):
         """The task's document, or `None` if Globus has no such task.
 
         Raises:
-            globus_sdk.TransferAPIError: For errors other than HTTP 400.
+            globus_sdk.TransferAPIError: For errors other than HTTP 400
+                (invalid task) and 404 (unknown task).
         """
         try:
             return dict(self._transfer_client.get_task(task_id).data)
         except globus_sdk.TransferAPIError as e:
-            if e.http_status == 400:  # noqa: PLR2004
+            if e.http_status in _NO_SUCH_TASK:
                 return None
             raise
 
