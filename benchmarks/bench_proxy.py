@@ -1,15 +1,19 @@
 """Proxy overhead: operations on a resolved proxy vs the same on its target.
 
-Each figure is the best-of-N per-operation time of a `timeit` loop (loop
-overhead included on both sides, so ratios are conservative lower bounds
-of the true per-op slowdown only when the op itself dominates).
+Both cores are measured in the same run: the C core (`[c]` rows) and the
+pure-Python fallback (`[python]` rows). Every figure is the best of several
+rounds of a loop over a list of objects with the operation unrolled ten
+times, the cost of the bare loop subtracted; the proxied and the direct
+statement are timed in alternating rounds so that background load hits
+both alike.
 
-The attribute-access floor rows measure why `p.x <= 1.5x t.x` is out of
-reach on CPython 3.11: `t.x` in a loop is a *specialized* instruction
-(`LOAD_ATTR_INSTANCE_VALUE`), while any proxy ends in the *generic* lookup
-on the target (`PyObject_GetAttr`), which alone costs over 2x as much. The
-same `o.x` at a call site that sees two types (so it cannot specialize)
-measures that generic lookup, loop overhead subtracted.
+Floor rows. On CPython 3.11+ `t.x`, `lst[i]` and `n + 1` at a call site
+that only ever sees one type are *specialized* instructions that never
+call a type slot; a proxy cannot be specialized and always ends in the
+generic path (`PyObject_GetAttr`, `PyObject_GetItem`, `PyNumber_Add`) on
+its target, which alone costs several times the specialized instruction.
+The floor rows measure that generic path (the same statement at a site that
+sees two types), and the `vs generic` rows show what the proxy adds on top.
 """
 
 from __future__ import annotations
@@ -18,17 +22,18 @@ import pickle
 import timeit
 from typing import Any
 
-from lazy_object_proxy.cext import Proxy as CProxy
-
 from benchmarks.common import Row
 from benchmarks.common import interleaved_best
-from benchmarks.common import ratio_row
 from proxystore.factory import LambdaFactory
 from proxystore.factory import SimpleFactory
-from proxystore.proxy import Proxy
+from proxystore.proxy import _backend
 from proxystore.proxy import resolve
+from proxystore.proxy._proxy import make_proxy_class
 
 SECTION = 'proxy'
+_UNROLL = 10
+# Pickled size of the same proxy before issue 9 (lazy-object-proxy base).
+_PICKLE_BEFORE = 196
 
 
 class Target:
@@ -43,161 +48,191 @@ class OtherTarget(Target):
     """A second type with the same attribute, to defeat specialization."""
 
 
-class PlainCProxy(CProxy):  # type: ignore[misc]
-    """The C base class with no attribute hooks, for comparison."""
-
-
-def _per_op(stmt: str, env: dict[str, Any], number: int, repeat: int) -> float:
-    timer = timeit.Timer(stmt, globals=env)
-    return min(timer.repeat(repeat=repeat, number=number)) / number
-
-
 class _Loop:
-    """`number` runs of one statement as a single timed case."""
+    """One timed pass of an unrolled statement over a list of objects."""
 
-    def __init__(self, stmt: str, env: dict[str, Any], number: int) -> None:
-        self._timer = timeit.Timer(stmt, globals=env)
-        self._number = number
+    def __init__(self, stmt: str, objs: list[Any], env: dict[str, Any]):
+        body = ''.join(f'\n    {stmt}' for _ in range(_UNROLL))
+        self._timer = timeit.Timer(f'for o in objs:{body}', globals=env)
+        self._env = env
+        self._objs = objs
 
     def __call__(self) -> None:
-        self._timer.timeit(self._number)
+        self._env['objs'] = self._objs
+        self._timer.timeit(1)
 
     def reset(self) -> None:
         pass
 
 
-_UNROLL = 10
+def _costs(
+    stmt: str,
+    lists: list[list[Any]],
+    env: dict[str, Any],
+    repeat: int,
+) -> list[float]:
+    """Seconds per `stmt` for each object list, loop cost subtracted."""
+    loops = [_Loop('pass', objs, env) for objs in lists]
+    cases = [_Loop(stmt, objs, env) for objs in lists]
+    times = interleaved_best([*cases, *loops], repeat)
+    n = len(lists)
+    return [
+        max(times[i] - times[n + i], 1e-12)
+        / (len(lists[i]) * _UNROLL)
+        for i in range(n)
+    ]
 
 
-def _site_cost(objs: list[Any], repeat: int) -> float:
-    """Seconds per `o.x` over `objs`, loop overhead subtracted.
-
-    Each of the `_UNROLL` copies of `o.x` is its own call site, so each
-    sees exactly the types in `objs`; unrolling keeps the subtracted loop
-    overhead small next to what is measured.
-    """
-    env = {'objs': objs}
-    loop = _per_op('for o in objs: pass', env, 1, repeat)
-    body = ''.join('\n    o.x' for _ in range(_UNROLL))
-    access = _per_op(f'for o in objs:{body}', env, 1, repeat)
-    return max(access - loop, 1e-12) / (len(objs) * _UNROLL)
-
-
-def _attribute_floor_rows(target: Any, quick: bool) -> list[Row]:
-    """Specialized vs generic `t.x`, and `p.x` against the generic one."""
-    count = 10_000 if quick else 50_000
-    repeat = 9 if quick else 25
-    proxy = _resolved(target)
-    specialized = _site_cost([target] * count, repeat)
-    generic = _site_cost([target, OtherTarget()] * (count // 2), repeat)
-    proxied = _site_cost([proxy] * count, repeat)
-    floor = Row(
-        SECTION,
-        'floor: t.x at a polymorphic vs a monomorphic site',
-        generic / specialized,
-        'x',
-        detail=(
-            f'generic {generic * 1e9:.1f} ns vs specialized '
-            f'{specialized * 1e9:.1f} ns per access (loop subtracted); '
-            'every proxy pays at least the generic lookup'
-        ),
-    )
-    above = Row(
-        SECTION,
-        'p.x vs t.x at a polymorphic site (proxy cost above the floor)',
-        proxied / generic,
-        'x',
-        detail=(
-            f'{proxied * 1e9:.1f} ns vs {generic * 1e9:.1f} ns per access '
-            '(loop subtracted)'
-        ),
-    )
-    return [floor, above]
-
-
-def _resolved(obj: Any) -> Proxy[Any]:
-    proxy = Proxy(SimpleFactory(obj))
+def _resolved(cls: Any, obj: Any) -> Any:
+    proxy = cls(SimpleFactory(obj))
     resolve(proxy)
     return proxy
 
 
-def run(quick: bool) -> list[Row]:
-    number = 100_000 if quick else 1_000_000
-    repeat = 5 if quick else 9
-    target = Target()
-    items = [1, 2, 3]
-    plain = PlainCProxy(lambda: target)
-    plain.__wrapped__  # noqa: B018 (resolve it)
-    env: dict[str, Any] = {
-        't': target,
-        'p': _resolved(target),
-        'lst': items,
-        'pl': _resolved(items),
-        'n': 7,
-        'pn': _resolved(7),
-        'c': plain,
+# (name, statement, target object, other-type object, C target, Py target)
+OPERATIONS: list[tuple[str, str, Any, Any, float | None, float | None]] = [
+    ('p.x instance attribute', 'o.x', 'target', 'other', 4, None),
+    ('p.m() method call', 'o.method()', 'target', 'other', 4, None),
+    (
+        'isinstance(p, T)',
+        'isinstance(o, Target)',
+        'target',
+        'other',
+        2,
+        None,
+    ),
+    ('hash(p)', 'hash(o)', 7, 'seven', 2, None),
+    ('len(p)', 'len(o)', 'list', 'tuple', 1.5, 3),
+    ('p[i] item access', 'o[1]', 'list', 'tuple', 1.5, 3),
+    ('p + 1 arithmetic', 'o + 1', 7, 7.0, 1.5, 3),
+]
+
+
+def _objects() -> dict[str, Any]:
+    return {
+        'target': Target(),
+        'other': OtherTarget(),
+        'list': [1, 2, 3],
+        'tuple': (1, 2, 3),
+        'seven': 'seven',
     }
 
-    def compare(
-        name: str,
-        proxied: str,
-        direct: str,
-        limit: float = 1.5,
-    ) -> Row:
-        # Alternating rounds keep warm-up and CPU frequency drift from
-        # favouring whichever statement is timed second.
-        measured, baseline = (
-            best / number
-            for best in interleaved_best(
-                [_Loop(proxied, env, number), _Loop(direct, env, number)],
-                repeat,
-            )
-        )
-        row = ratio_row(SECTION, name, measured, baseline, limit, direct)
-        row.detail = (
-            f'{measured * 1e9:.1f} ns vs {baseline * 1e9:.1f} ns per op'
-        )
-        return row
 
-    rows = [
-        compare('len(p), resolved', 'len(pl)', 'len(lst)'),
-        compare('p.x instance attribute, resolved', 'p.x', 't.x'),
-    ]
-    for name, proxied, direct in [
-        ('p.method() call, resolved', 'p.method()', 't.method()'),
-        ('p[i] item access, resolved', 'pl[1]', 'lst[1]'),
-        ('p + 1 arithmetic, resolved', 'pn + 1', 'n + 1'),
-        ('iter over p, resolved', 'for _ in pl: pass', 'for _ in lst: pass'),
-        (
-            'isinstance(p, list), resolved',
-            'isinstance(pl, list)',
-            'isinstance(lst, list)',
-        ),
-        ('hash(p), resolved', 'hash(pn)', 'hash(n)'),
-        ('C base alone (no hooks): c.x', 'c.x', 't.x'),
-    ]:
-        row = compare(name, proxied, direct)
-        row.target, row.ok = '', None
-        rows.append(row)
-    rows.extend(_attribute_floor_rows(target, quick))
-
-    create = _per_op(
-        'Proxy(f)',
-        {'Proxy': Proxy, 'f': SimpleFactory(1)},
-        number // 10,
-        repeat,
-    )
-    rows.append(Row(SECTION, 'create Proxy(factory)', create * 1e9, 'ns'))
-    big = Proxy(LambdaFactory(bytes, 10_000_000))
-    resolve(big)
-    pickled = len(pickle.dumps(big))
-    rows.append(
-        Row(
-            SECTION,
-            'pickled size of a resolved proxy of 10 MB bytes',
-            pickled,
-            'bytes',
-            detail='LambdaFactory(bytes, 10**7): only the factory is pickled',
+def _ratio_row(
+    name: str,
+    measured: float,
+    baseline: float,
+    limit: float | None,
+    baseline_name: str,
+) -> Row:
+    ratio = measured / baseline
+    return Row(
+        SECTION,
+        name,
+        ratio,
+        'x',
+        target=f'<= {limit:g}x {baseline_name}' if limit else '',
+        ok=None if limit is None else ratio <= limit,
+        detail=(
+            f'{measured * 1e9:.1f} ns vs {baseline * 1e9:.1f} ns per op '
+            '(loop subtracted)'
         ),
     )
+
+
+def _operation_rows(quick: bool) -> list[Row]:
+    count = 2_000 if quick else 10_000
+    repeat = 15 if quick else 41
+    named = _objects()
+    classes = {
+        impl: make_proxy_class(_backend.load(impl)) for impl in ('c', 'python')
+    }
+    env: dict[str, Any] = {'Target': Target}
+    rows: list[Row] = []
+    floors: list[Row] = []
+    for name, stmt, target_key, other_key, c_limit, py_limit in OPERATIONS:
+        target = named.get(target_key, target_key)
+        other = named.get(other_key, other_key)
+        proxies = {
+            impl: [_resolved(cls, target)] * count
+            for impl, cls in classes.items()
+        }
+        direct = [target] * count
+        mixed = [target, other] * (count // 2)
+        c_cost, py_cost, direct_cost, generic_cost = _costs(
+            stmt,
+            [proxies['c'], proxies['python'], direct, mixed],
+            env,
+            repeat,
+        )
+        shown = stmt.replace('o', 't', 1)
+        rows.append(
+            _ratio_row(f'[c] {name}', c_cost, direct_cost, c_limit, shown),
+        )
+        rows.append(
+            _ratio_row(
+                f'[python] {name}',
+                py_cost,
+                direct_cost,
+                py_limit,
+                shown,
+            ),
+        )
+        floors.append(
+            _ratio_row(
+                f'floor: {shown} at a 2-type vs a 1-type site',
+                generic_cost,
+                direct_cost,
+                None,
+                shown,
+            ),
+        )
+        floors.append(
+            _ratio_row(
+                f'[c] {name} vs {shown} at a 2-type site (above the floor)',
+                c_cost,
+                generic_cost,
+                None,
+                shown,
+            ),
+        )
+    return rows + floors
+
+
+def _create_rows(quick: bool) -> list[Row]:
+    number = 20_000 if quick else 200_000
+    rows = []
+    factory = SimpleFactory(1)
+    for impl in ('c', 'python'):
+        cls = make_proxy_class(_backend.load(impl))
+        best = min(
+            timeit.repeat(
+                'Proxy(f)',
+                globals={'Proxy': cls, 'f': factory},
+                number=number,
+                repeat=5,
+            ),
+        )
+        per_create = best / number * 1e9
+        rows.append(
+            Row(SECTION, f'[{impl}] create Proxy(factory)', per_create, 'ns'),
+        )
+        big = cls(LambdaFactory(bytes, 10_000_000))
+        resolve(big)
+        size = len(pickle.dumps(big))
+        rows.append(
+            Row(
+                SECTION,
+                f'[{impl}] pickled size of a resolved proxy of 10 MB bytes',
+                size,
+                'bytes',
+                target=f'<= {_PICKLE_BEFORE} (before issue 9)',
+                ok=size <= _PICKLE_BEFORE,
+                detail='LambdaFactory(bytes, 10**7): only the factory',
+            ),
+        )
     return rows
+
+
+def run(quick: bool) -> list[Row]:
+    return _operation_rows(quick) + _create_rows(quick)

@@ -29,6 +29,7 @@ typedef struct {
 static PyTypeObject ProxyBase_Type;
 static PyObject *resolver = NULL;     /* Python callable(proxy) -> target */
 static PyObject *base_getattr = NULL; /* ProxyBase.__dict__['__getattr__'] */
+static PyObject *object_class = NULL; /* object.__dict__['__class__'] */
 
 static PyObject *str_class, *str_doc, *str_module, *str_dict, *str_weakref,
     *str_annotations, *str_getattr, *str_getattribute, *str_orig_class, *str_init_subclass;
@@ -229,8 +230,7 @@ proxy_class(ProxyObject *self)
     PyObject *cls;
     PyTypeObject *tt = Py_TYPE(target);
     if (tt->tp_getattro == PyObject_GenericGetAttr &&
-        _PyType_Lookup(tt, str_class) ==
-            _PyType_Lookup(&PyBaseObject_Type, str_class)) {
+        _PyType_Lookup(tt, str_class) == object_class) {
         cls = (PyObject *)tt;
         Py_INCREF(cls);
     }
@@ -282,7 +282,11 @@ proxy_getattro(PyObject *self, PyObject *name)
     if (target == NULL) {
         return NULL;
     }
-    PyObject *result = PyObject_GetAttr(target, name);
+    /* The target's own slot directly: PyObject_GetAttr would only check
+     * the name's type again. */
+    getattrofunc get = Py_TYPE(target)->tp_getattro;
+    PyObject *result =
+        get != NULL ? get(target, name) : PyObject_GetAttr(target, name);
     Py_DECREF(target);
     return result;
 }
@@ -1175,6 +1179,12 @@ PyInit__cproxy(void)
         return NULL;
     }
     Py_INCREF(base_getattr);
+    object_class = _PyType_Lookup(&PyBaseObject_Type, str_class);
+    if (object_class == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "object.__class__ missing");
+        return NULL;
+    }
+    Py_INCREF(object_class);
     PyObject *m = PyModule_Create(&cproxy_module);
     if (m == NULL) {
         return NULL;

@@ -47,6 +47,18 @@ def core_of(proxy: Any) -> ModuleType:
     raise TypeError(f'Expected a Proxy, got {cls.__name__}.')
 
 
+def _usual_hash_error(cls: type) -> TypeError:
+    return TypeError(f"unhashable type: '{cls.__name__}'")
+
+
+def _is_usual_hash_error(error: Any, cls: Any) -> bool:
+    return (
+        type(error) is TypeError
+        and isinstance(cls, type)
+        and error.args == _usual_hash_error(cls).args
+    )
+
+
 def _rebuild_args(proxy: Any) -> tuple[Any, ...]:
     core = core_of(proxy)
     default_class, default_hash = core.get_defaults(proxy)
@@ -96,11 +108,16 @@ class _ProxyMethods:
         """
 
     def __reduce_ex__(self, protocol: Any) -> tuple[Any, ...]:
-        cls, *rest = _rebuild_args(self)
+        cls, factory, default_class, default_hash, state = _rebuild_args(self)
         # A plain Proxy unpickles as the plain Proxy of the receiving
         # process, whichever core that process uses.
         kind = None if cls in _PLAIN_CLASSES else cls
-        return (_rebuild_proxy, (kind, *rest))
+        if _is_usual_hash_error(default_hash, default_class):
+            default_hash = True  # 4 bytes instead of ~60; rebuilt on load
+        return (
+            _rebuild_proxy,
+            (kind, factory, default_class, default_hash, state),
+        )
 
     def __reduce__(self) -> tuple[Any, ...]:
         return self.__reduce_ex__(None)
@@ -279,6 +296,8 @@ def _rebuild_proxy(
 ) -> Proxy[Any]:
     """Unpickle a proxy: same class (a plain `Proxy` if None), unresolved."""
     kind = Proxy if cls is None else cls
+    if default_hash is True and isinstance(default_class, type):
+        default_hash = _usual_hash_error(default_class)
     proxy = kind.__new__(kind)
     core_of(proxy).setup(proxy, factory, default_class, default_hash)
     proxy.__proxy_setstate__(state)

@@ -46,7 +46,7 @@ def set_resolver(func: Callable[[Any], Any]) -> None:
 
 
 def _mro_dicts(cls: type) -> tuple[Mapping[str, Any], ...]:
-    return type.__getattribute__(cls, '_proxy_mro_dicts')  # type: ignore[no-any-return]
+    return cls._proxy_layout[0]  # type: ignore[attr-defined,no-any-return]
 
 
 def _on_type(cls: type, name: str) -> bool:
@@ -114,16 +114,21 @@ class ProxyBase:
         if name == '__class__':
             return _class_of(self)
         cls = type(self)
-        for d in _mro_dicts(cls):
+        dicts, has_dict = cls._proxy_layout  # type: ignore[attr-defined]
+        for d in dicts:
             if name in d:
                 return _object_getattribute(self, name)
-        if cls.__dictoffset__:
+        if has_dict:
             instance = _object_getattribute(self, '__dict__')
             if name in instance:
                 return instance[name]
-        if _type_lookup(cls, '__getattr__') is not _BASE_GETATTR:
+        if cls.__getattr__ is not _BASE_GETATTR:
             raise _attribute_error(self, name)
-        return getattr(_target(self), name)
+        try:
+            target = _target_get(self)
+        except AttributeError:
+            target = _resolver(self)
+        return getattr(target, name)
 
     def __getattr__(self, name: str) -> Any:
         """Look a name up on the target (resolving it first)."""
@@ -254,6 +259,12 @@ class ProxyBase:
         return str(_target(self))
 
     def __hash__(self) -> int:
+        try:
+            target = _target_get(self)
+        except AttributeError:
+            pass
+        else:
+            return hash(target)
         if not has_target(self):
             try:
                 default = _hash_get(self)
@@ -306,11 +317,21 @@ class ProxyBase:
 
     # Containers
 
+    # The hottest slots read the target inline (no helper call).
+
     def __len__(self) -> int:
-        return len(_target(self))
+        try:
+            target = _target_get(self)
+        except AttributeError:
+            target = _resolver(self)
+        return len(target)
 
     def __getitem__(self, key: Any) -> Any:
-        return _target(self)[key]
+        try:
+            target = _target_get(self)
+        except AttributeError:
+            target = _resolver(self)
+        return target[key]
 
     def __setitem__(self, key: Any, value: Any) -> None:
         _target(self)[key] = value
@@ -401,10 +422,18 @@ class ProxyBase:
 
 def _binary(op: Callable[[Any, Any], Any]) -> Any:
     def forward(self: Any, other: Any) -> Any:
-        return op(_target(self), other)
+        try:
+            target = _target_get(self)
+        except AttributeError:
+            target = _resolver(self)
+        return op(target, other)
 
     def reflected(self: Any, other: Any) -> Any:
-        return op(other, _target(self))
+        try:
+            target = _target_get(self)
+        except AttributeError:
+            target = _resolver(self)
+        return op(other, target)
 
     return forward, reflected
 
@@ -598,7 +627,8 @@ def prepare_class(cls: type) -> None:
     if not (isinstance(cls, type) and issubclass(cls, ProxyBase)):
         raise TypeError('expected a ProxyBase subclass')
     dicts = tuple(klass.__dict__ for klass in cls.__mro__)
-    type.__setattr__(cls, '_proxy_mro_dicts', dicts)
+    layout = (dicts, bool(cls.__dictoffset__))
+    type.__setattr__(cls, '_proxy_layout', layout)
 
 
 prepare_class(ProxyBase)

@@ -93,7 +93,7 @@ def make_resolver(backend: Backend) -> Callable[[Any], Any]:
                     break
             if pending.thread == threading.get_ident():
                 error = RecursionError(SELF_REFERENCE)
-                raise ProxyResolveError(SELF_REFERENCE, error)
+                raise ProxyResolveError(SELF_REFERENCE, error) from error
             pending.done.wait()
         try:
             target = call_factory(backend, proxy)

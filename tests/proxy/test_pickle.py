@@ -5,6 +5,7 @@ import pickle
 from typing import Any
 
 import cloudpickle
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -188,3 +189,30 @@ def test_store_populate_target_proxy_in_spawned_process(
     assert value_hash == hash(value)
     assert resolved is False
     assert target == value
+
+
+class OddHash:
+    def __hash__(self) -> int:
+        raise TypeError('not today')
+
+
+def test_cached_hash_error_survives_pickling_unresolved() -> None:
+    for target, message in (
+        ({'a': 1}, "unhashable type: 'dict'"),
+        (OddHash(), 'not today'),
+    ):
+        factory = SimpleFactory(target)
+        proxy = Proxy(factory, cache_defaults=True, target=target)
+        restored = pickle.loads(pickle.dumps(proxy))
+        with pytest.raises(TypeError, match=message):
+            hash(restored)
+        assert isinstance(restored, type(target))
+        assert not is_resolved(restored)
+
+
+def test_usual_hash_error_pickles_compactly() -> None:
+    target = [1, 2]
+    cached = Proxy(SimpleFactory(target), cache_defaults=True, target=target)
+    plain = Proxy(SimpleFactory(target), target=target)
+    # Only the class reference is added, not a pickled exception.
+    assert len(pickle.dumps(cached)) - len(pickle.dumps(plain)) < 30
