@@ -415,10 +415,12 @@ class PeerConnection(_BaseConnection):
 
     def _channel_opened(self) -> None:
         self._open_channels += 1
-        if self._open_channels >= self._expected_channels:
-            if not self._handshake_success.done():
-                _enlarge_socket_buffers(self._pc)
-                self._handshake_success.set_result(True)
+        if (
+            self._open_channels >= self._expected_channels
+            and not self._handshake_success.done()
+        ):
+            _enlarge_socket_buffers(self._pc)
+            self._handshake_success.set_result(True)
 
     def _on_datachannel(self, channel: RTCDataChannel) -> None:
         match = _LABEL.search(channel.label)
