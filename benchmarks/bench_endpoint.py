@@ -39,9 +39,9 @@ from benchmarks.common import interleaved_best
 from benchmarks.common import ratio_row
 from proxystore.connectors.endpoint import EndpointConnector
 from proxystore.connectors.file import FileConnector
-from proxystore.endpoint.commands import configure_endpoint
-from proxystore.endpoint.commands import start_endpoint
-from proxystore.endpoint.commands import stop_endpoint
+from proxystore.endpoint.commands import launch_endpoint
+from proxystore.endpoint.commands import new_endpoint_config
+from proxystore.endpoint.commands import terminate_endpoint
 from proxystore.endpoint.polling import wait_readable
 from proxystore.serialize.buffers import allocate
 from tests.fixtures.ports import free_port
@@ -54,18 +54,19 @@ CLIENTS = 8
 
 @contextlib.contextmanager
 def _endpoint(home: str) -> Iterator[str]:
-    config = configure_endpoint(
+    # Default security: a token is generated and checked on every request.
+    config = new_endpoint_config(
         'bench',
         host='127.0.0.1',
         port=free_port(),
         max_object_size=2 * ARRAY_BYTES,
         proxystore_dir=home,
     )
-    start_endpoint('bench', detach=True, proxystore_dir=home)
+    launch_endpoint('bench', proxystore_dir=home)
     try:
         yield config.uuid
     finally:
-        stop_endpoint('bench', proxystore_dir=home)
+        terminate_endpoint('bench', proxystore_dir=home)
 
 
 def _large_row(
