@@ -23,12 +23,14 @@ environment, see [`proxystore.globus.app`][proxystore.globus.app]).
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
 import re
 import socket
 import uuid
+from collections.abc import Callable
 from collections.abc import Collection
 from collections.abc import Iterator
 from collections.abc import Sequence
@@ -40,8 +42,10 @@ from typing import TypeVar
 
 import globus_sdk
 from typing_extensions import Buffer
+from typing_extensions import ParamSpec
 from typing_extensions import Self
 
+from proxystore.globus.app import auth_refusals
 from proxystore.globus.client import get_transfer_client
 from proxystore.utils.buffers import byte_views
 from proxystore.utils.closing import CloseOnExit
@@ -341,6 +345,21 @@ def _reason(task: Any) -> str:
     return ' - '.join(parts) if parts else 'no details given'
 
 
+_P = ParamSpec('_P')
+_R = TypeVar('_R')
+
+
+def _auth_refusals(method: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Run `method` inside `auth_refusals()` (clear login errors)."""
+
+    @functools.wraps(method)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with auth_refusals():
+            return method(*args, **kwargs)
+
+    return wrapper
+
+
 _TaskT = TypeVar('_TaskT', globus_sdk.DeleteData, globus_sdk.TransferData)
 
 
@@ -440,9 +459,10 @@ class GlobusConnector(CloseOnExit):
         self.timeout = timeout
         self._local: GlobusEndpoint | None = None
         self._succeeded: set[str] = set()
-        self._transfer_client = get_transfer_client(
-            collections=[endpoint.uuid for endpoint in self.endpoints],
-        )
+        with auth_refusals():
+            self._transfer_client = get_transfer_client(
+                collections=[endpoint.uuid for endpoint in self.endpoints],
+            )
 
     def __repr__(self) -> str:
         return f'{type(self).__name__}(endpoints={self.endpoints!r})'
@@ -631,6 +651,7 @@ class GlobusConnector(CloseOnExit):
             raise
         return [GlobusKey(name, task_ids) for name in filenames]
 
+    @_auth_refusals
     def close(self, clear: bool | None = None) -> None:
         """Close the connector.
 
@@ -681,6 +702,7 @@ class GlobusConnector(CloseOnExit):
         """Create a connector from a `config()` dictionary."""
         return cls(**config)
 
+    @_auth_refusals
     def evict(self, key: GlobusKey) -> None:
         """Delete the object here and submit deletes to the other sites.
 
@@ -703,6 +725,7 @@ class GlobusConnector(CloseOnExit):
         _remove(self._get_filepath(key.filename))
         self._transfer_files([key.filename], delete=True)
 
+    @_auth_refusals
     def exists(self, key: GlobusKey) -> bool:
         """Whether the object exists, once its transfers have finished.
 
@@ -715,6 +738,7 @@ class GlobusConnector(CloseOnExit):
             return False
         return os.path.exists(self._get_filepath(key.filename))
 
+    @_auth_refusals
     def get(self, key: GlobusKey) -> bytes | None:
         """Get the object (waiting for its transfers), or `None`.
 
@@ -734,6 +758,7 @@ class GlobusConnector(CloseOnExit):
         """Get several objects (a batch shares its tasks)."""
         return [self.get(key) for key in keys]
 
+    @_auth_refusals
     def put(self, obj: Buffer | Sequence[Buffer]) -> GlobusKey:
         """Write the object and submit its transfers to the other sites.
 
@@ -743,6 +768,7 @@ class GlobusConnector(CloseOnExit):
         """
         return self._put_files([obj])[0]  # type: ignore[list-item]
 
+    @_auth_refusals
     def put_batch(self, objs: Sequence[Buffer]) -> list[GlobusKey]:
         """Write several objects, moved by one task per other site."""
         if len(objs) == 0:

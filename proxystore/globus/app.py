@@ -20,11 +20,14 @@ program.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 
+import globus_sdk
 from globus_sdk.globus_app import ClientApp
 from globus_sdk.globus_app import GlobusApp
 from globus_sdk.globus_app import GlobusAppConfig
@@ -48,6 +51,7 @@ __all__ = [
     'PROXYSTORE_GLOBUS_CLIENT_ID_ENV_NAME',
     'PROXYSTORE_GLOBUS_CLIENT_SECRET_ENV_NAME',
     'GlobusLoginRequiredError',
+    'auth_refusals',
     'get_client_app',
     'get_client_credentials_from_env',
     'get_globus_app',
@@ -176,15 +180,38 @@ class _ProxyStoreLoginFlowManager(CommandLineLoginFlowManager):
         return code.strip()
 
 
+_FIX_HINT = (
+    f'Run `{LOGIN_HINT}` (add `--collection UUID` for each Globus '
+    'collection that needs consent) or set the '
+    f'{PROXYSTORE_GLOBUS_CLIENT_ID_ENV_NAME} and '
+    f'{PROXYSTORE_GLOBUS_CLIENT_SECRET_ENV_NAME} environment variables to '
+    'use a client identity.'
+)
+
+
 def _require_login(app: GlobusApp, error: TokenValidationError) -> None:
     raise GlobusLoginRequiredError(
-        f'Globus tokens are missing or no longer valid ({error}). Run '
-        f'`{LOGIN_HINT}` (add `--collection UUID` for each Globus '
-        'collection that needs consent) or set the '
-        f'{PROXYSTORE_GLOBUS_CLIENT_ID_ENV_NAME} and '
-        f'{PROXYSTORE_GLOBUS_CLIENT_SECRET_ENV_NAME} environment '
-        'variables to use a client identity.',
+        f'Globus tokens are missing or no longer valid ({error}). {_FIX_HINT}',
     ) from error
+
+
+@contextlib.contextmanager
+def auth_refusals() -> Iterator[None]:
+    """Report Globus Auth refusing the stored tokens as a login error.
+
+    A refresh token that was revoked (or a wrong client secret) makes
+    Globus Auth answer a request's token refresh with an error; inside
+    this context that becomes a
+    [`GlobusLoginRequiredError`][proxystore.globus.app.GlobusLoginRequiredError]
+    saying how to log in again.
+    """
+    try:
+        yield
+    except globus_sdk.AuthAPIError as e:
+        raise GlobusLoginRequiredError(
+            'Globus Auth refused the stored tokens (HTTP '
+            f'{e.http_status} {e.code}: {e.message}). {_FIX_HINT}',
+        ) from e
 
 
 def get_user_app() -> UserApp:

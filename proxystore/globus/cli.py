@@ -12,6 +12,7 @@ from __future__ import annotations
 import click
 import globus_sdk
 from globus_sdk.gare import GlobusAuthorizationParameters
+from globus_sdk.scopes import AuthScopes
 
 from proxystore.globus.app import get_client_credentials_from_env
 from proxystore.globus.app import get_user_app
@@ -96,7 +97,8 @@ def whoami() -> None:
     if app.login_required():
         click.echo(f'Not logged in. Run `{LOGIN_HINT}`.', err=True)
         raise SystemExit(1)
-    info = globus_sdk.AuthClient(app=app).userinfo()
+    authorizer = app.get_authorizer(AuthScopes.resource_server)
+    info = globus_sdk.AuthClient(authorizer=authorizer).userinfo()
     name = info.get('preferred_username') or info.get('sub')
     email = info.get('email')
     click.echo(

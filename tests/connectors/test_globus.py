@@ -25,6 +25,7 @@ from proxystore.connectors.globus import GlobusKey
 from proxystore.connectors.globus import GlobusTaskTimeoutError
 from proxystore.connectors.globus import GlobusTransferError
 from proxystore.connectors.registry import get_connector_type
+from proxystore.globus.app import GlobusLoginRequiredError
 from proxystore.testing.connectors import ConnectorSuite
 from tests.fixtures.globus import FAILURE_CODE
 from tests.fixtures.globus import FAILURE_DESCRIPTION
@@ -189,6 +190,17 @@ def test_no_endpoint_matches_this_host(globus_sim: GlobusSimulation) -> None:
     assert globus_sim.count('POST', '/transfer') == 0
     for root in globus_sim.roots.values():
         assert list(root.iterdir()) == []
+
+
+def test_not_logged_in(
+    globus_sim: GlobusSimulation,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv('PROXYSTORE_GLOBUS_CLIENT_ID')
+    monkeypatch.delenv('PROXYSTORE_GLOBUS_CLIENT_SECRET')
+    with pytest.raises(GlobusLoginRequiredError, match='globus-auth login'):
+        GlobusConnector(site_endpoints(globus_sim))
+    assert len(globus_sim.mock.calls) == 0
 
 
 # Data flow
