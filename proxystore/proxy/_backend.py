@@ -60,7 +60,9 @@ def _select() -> tuple[ImplementationName, ModuleType]:
             f'proxystore: C proxy core unavailable ({e}); using the '
             'pure-Python proxy.',
             RuntimeWarning,
-            stacklevel=2,
+            # Attributed to the import machinery, which has no source
+            # line to print: the warning stays on one line.
+            stacklevel=3,
         )
         return 'python', load('python')
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import operator
 import sys
+import threading
 from collections.abc import Callable
 from collections.abc import Mapping
 from typing import Any
@@ -25,6 +26,7 @@ _FORWARDED = frozenset(
 )
 _CO_ITERABLE_COROUTINE = 0x100
 
+_failed = threading.local()
 _object_getattribute = object.__getattribute__
 _object_setattr = object.__setattr__
 _object_delattr = object.__delattr__
@@ -128,12 +130,21 @@ class ProxyBase:
             target = _target_get(self)
         except AttributeError:
             target = _resolver(self)
-        return getattr(target, name)
+        try:
+            return getattr(target, name)
+        except AttributeError as e:
+            # Python now calls __getattr__, which must not look again.
+            _failed.lookup = (self, name, e)
+            raise
 
     def __getattr__(self, name: str) -> Any:
         """Look a name up on the target (resolving it first)."""
-        # Python also calls this after __getattribute__ raised; a name
-        # that belongs to the proxy must not reach the target then.
+        # Python also calls this after __getattribute__ raised: a name
+        # that belongs to the proxy must not reach the target then, and a
+        # name the target just refused is not looked up twice.
+        failed = _failed.__dict__.pop('lookup', None)
+        if failed is not None and failed[0] is self and failed[1] == name:
+            raise failed[2]
         if _on_type(type(self), name):
             raise _attribute_error(self, name)
         return getattr(_target(self), name)

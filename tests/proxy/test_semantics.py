@@ -199,3 +199,21 @@ def test_buffer_protocol_forwards() -> None:
         pytest.skip('the pure-Python core needs 3.12 for __buffer__')
     proxy = Proxy(SimpleFactory(bytearray(b'abc')))
     assert bytes(memoryview(proxy)) == b'abc'
+
+
+class Refusing:
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        self.asked.append(name)
+        raise AttributeError(f'no {name} here')
+
+
+def test_missing_target_attribute_is_looked_up_once() -> None:
+    target = Refusing()
+    proxy = Proxy(SimpleFactory(target))
+    assert not hasattr(proxy, 'absent')
+    with pytest.raises(AttributeError, match='no other here'):
+        _ = proxy.other
+    assert target.asked == ['absent', 'other']
