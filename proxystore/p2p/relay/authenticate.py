@@ -17,8 +17,6 @@ user, and only that user can replace a registered UUID.
 from __future__ import annotations
 
 import dataclasses
-import importlib
-import os
 import uuid
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
@@ -27,6 +25,13 @@ from typing import Protocol
 from typing import TypeVar
 from typing import runtime_checkable
 
+from proxystore.globus.constants import (
+    PROXYSTORE_GLOBUS_CLIENT_ID_ENV_NAME as CLIENT_ID_ENV_NAME,
+)
+from proxystore.globus.constants import (
+    PROXYSTORE_GLOBUS_CLIENT_SECRET_ENV_NAME as CLIENT_SECRET_ENV_NAME,
+)
+from proxystore.globus.constants import RELAY_RESOURCE_SERVER
 from proxystore.p2p.relay.exceptions import ForbiddenError
 from proxystore.p2p.relay.exceptions import InternalServerError
 from proxystore.p2p.relay.exceptions import UnauthorizedError
@@ -39,18 +44,11 @@ if TYPE_CHECKING:
 UserT = TypeVar('UserT', covariant=True)
 """Type of the user an authenticator returns."""
 
-RELAY_RESOURCE_SERVER = 'ebd5bbed-95e2-47cf-9c80-39e2064274bd'
-"""Globus Auth resource server of the ProxyStore relay.
-
-The same value as `proxystore.globus.scopes.ProxyStoreRelayScopes
-.resource_server`; the default token audience of `GlobusAuthenticator`.
-"""
-
-CLIENT_ID_ENV_NAME = 'PROXYSTORE_GLOBUS_CLIENT_ID'
-"""Environment variable read when no Globus client ID is given."""
-
-CLIENT_SECRET_ENV_NAME = 'PROXYSTORE_GLOBUS_CLIENT_SECRET'
-"""Environment variable read when no Globus client secret is given."""
+# Globus Auth resource server of the ProxyStore relay (the default token
+# audience of GlobusAuthenticator; `proxystore.globus.scopes
+# .ProxyStoreRelayScopes.resource_server`) and the environment variables
+# read when no Globus client ID or secret is given. The constants module
+# needs no globus-sdk, so the relay works without it.
 
 
 @runtime_checkable
@@ -140,31 +138,19 @@ def _confidential_client(
     client_id: str | None,
     client_secret: str | None,
 ) -> globus_sdk.ConfidentialAppAuthClient:
+    # proxystore.globus.client needs globus-sdk: imported when asked for.
+    from proxystore.globus.client import get_confidential_app_auth_client
+
     try:
-        # proxystore.globus is optional; use its client factory if present.
-        module = importlib.import_module('proxystore.globus.client')
-    except ImportError:
-        pass
-    else:
-        result: globus_sdk.ConfidentialAppAuthClient = (
-            module.get_confidential_app_auth_client(client_id, client_secret)
-        )
-        return result
-
-    import globus_sdk
-
-    if client_id is None or client_secret is None:
-        client_id = os.environ.get(CLIENT_ID_ENV_NAME)
-        client_secret = os.environ.get(CLIENT_SECRET_ENV_NAME)
-    if client_id is None or client_secret is None:
+        return get_confidential_app_auth_client(client_id, client_secret)
+    except ValueError as e:
         raise ValueError(
             'GlobusAuthenticator needs a Globus client ID and secret: pass '
             'client_id and client_secret (in the relay config: '
             '[auth.kwargs]) or set both the '
             f'{CLIENT_ID_ENV_NAME} and {CLIENT_SECRET_ENV_NAME} '
             'environment variables.',
-        )
-    return globus_sdk.ConfidentialAppAuthClient(client_id, client_secret)
+        ) from e
 
 
 class GlobusAuthenticator:
