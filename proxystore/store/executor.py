@@ -350,6 +350,12 @@ class StoreExecutor(Executor):
                 kwargs=self._submit_kwargs,
                 register_custom_refs=[*refs.scoped, *refs.lent],
             )
+            # submit() ends the borrows; then the owners lent are dropped.
+            owners = [r for r in refs.lent if type(r) is OwnedProxy]
+            if len(owners) > 0:
+                inner.add_done_callback(
+                    lambda _: mark_refs_out_of_scope(*owners),
+                )
         except BaseException:
             # Undo what this call created; the caller's borrows stay.
             mark_refs_out_of_scope(*refs.lent)

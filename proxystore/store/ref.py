@@ -34,6 +34,7 @@ does.
 from __future__ import annotations
 
 import atexit
+import copy
 import dataclasses
 import logging
 import threading
@@ -41,7 +42,6 @@ import weakref
 from typing import Any
 from typing import Literal
 from typing import TypeVar
-from typing import cast
 
 from proxystore.connectors.protocols import DeferrableConnector
 from proxystore.proxy import Proxy
@@ -405,7 +405,7 @@ def _invalidate_local(proxy: Proxy[Any], how: str) -> None:
     reason = (
         f'This {type(proxy).__name__} (key={factory.key}) was {how} and is '
         'no longer valid in this process'
-        + (', likely because it was pickled.' if how != 'invalidated' else '.')
+        + (', likely because it was pickled.' if how == 'moved' else '.')
     )
     object.__setattr__(
         proxy,
@@ -545,12 +545,16 @@ def _attach(ref: Any, owned: OwnedProxy[Any], *, mutable: bool) -> None:
 
 def _check_lendable(owned: OwnedProxy[Any], *, mutable: bool) -> _OwnerState:
     with _LOCK:
-        state = _owner_state(owned)
-        if state.mutable or (mutable and state.shared > 0):
+        state = _owner_state(owned, 'Only owned references can be borrowed.')
+        if state.mutable:
             raise MutableBorrowError(
-                f'Cannot {"mutably " if mutable else ""}borrow the object '
-                f'of key {state.factory.key!r}: '
-                f'{_describe_borrows(state)}.',
+                'Proxy was already borrowed as mutable. '
+                f'(key={state.factory.key}: {_describe_borrows(state)})',
+            )
+        if mutable and state.shared > 0:
+            raise MutableBorrowError(
+                'Proxy was already borrowed as immutable. '
+                f'(key={state.factory.key}: {_describe_borrows(state)})',
             )
         return state
 
@@ -634,13 +638,29 @@ def clone(proxy: OwnedProxy[T]) -> OwnedProxy[T]:
             )
     factory = state.factory
     store = factory.get_store()
-    copy = store.owned_proxy(
-        extract(proxy),
+    # The stored bytes are copied as they are (no deserialization).
+    data = store.connector.get(factory.key)
+    if data is None:
+        raise ReferenceInvalidError(
+            f'Cannot clone the object of key {factory.key}: it is no longer '
+            f'in Store(name="{store.name}").',
+        )
+    new_key = store.connector.put(data)
+    new_factory: StoreFactory[Any, T] = StoreFactory(
+        new_key,
+        factory.store_config,
+        evict=factory.evict,
         deserializer=factory.deserializer,
-        populate_target=False,
-        skip_nonproxiable=False,
     )
-    return cast(OwnedProxy[T], copy)
+    new_factory._bind(store)
+    default_class = object.__getattribute__(proxy, '__proxy_default_class__')
+    default_hash = object.__getattribute__(proxy, '__proxy_default_hash__')
+    owned: OwnedProxy[T] = OwnedProxy(new_factory)
+    object.__setattr__(owned, '__proxy_default_class__', default_class)
+    object.__setattr__(owned, '__proxy_default_hash__', default_hash)
+    if is_resolved(proxy):
+        owned.__proxy_wrapped__ = copy.deepcopy(extract(proxy))
+    return owned
 
 
 def into_owned(
@@ -651,7 +671,8 @@ def into_owned(
     """Take ownership of the object behind a plain store proxy.
 
     The returned owner evicts the object when dropped, even if `proxy` was
-    created with `evict=True` (the owner, not the first resolve, decides).
+    created with `evict=True` (the owner, not the first resolve, decides):
+    the owner shares the proxy's factory, whose `evict` is set to `False`.
 
     Args:
         proxy: A plain proxy created by a store.
@@ -668,8 +689,8 @@ def into_owned(
     kind = _kind(proxy)
     if kind is not None:
         raise ValueError(
-            f'Cannot take ownership of a {kind.__name__}: only a plain '
-            f'store Proxy can be converted with into_owned().',
+            'Only a base proxy can be converted into an owned proxy. Got '
+            f'a {kind.__name__}.',
         )
     factory = get_store_factory(proxy)
     owned_key = _owned_key(factory)
@@ -682,7 +703,18 @@ def into_owned(
         # Reserved now, so a concurrent into_owned() cannot also claim it.
         _OWNED_KEYS.add(owned_key)
     try:
-        owned: OwnedProxy[T] = _new_ref(OwnedProxy, proxy, populate_target)
+        # As in ProxyStore, the owner shares the proxy's factory, which no
+        # longer evicts on resolve (the owner decides).
+        factory.evict = False
+        owned: OwnedProxy[T]
+        if populate_target and is_resolved(proxy):
+            owned = OwnedProxy(
+                factory,
+                cache_defaults=True,
+                target=extract(proxy),
+            )
+        else:
+            owned = OwnedProxy(factory)
     except BaseException:
         with _LOCK:
             _OWNED_KEYS.discard(owned_key)
@@ -701,15 +733,17 @@ def update(
     sees the new value. Needs a connector that can overwrite a key (a
     [`DeferrableConnector`][proxystore.connectors.protocols.DeferrableConnector]).
 
+    An unresolved proxy has no local value to write: nothing is written.
+
     Args:
         proxy: The owner (not borrowed) or its mutable borrow.
         serializer: Optionally override the store's serializer.
 
     Raises:
         ReferenceNotOwnedError: If `proxy` is neither an `OwnedProxy` nor a
-            `RefMutProxy`.
-        MutableBorrowError: If `proxy` is a shared `RefProxy`, or an owner
-            that is currently borrowed.
+            `RefMutProxy` (e.g., a shared `RefProxy`).
+        MutableBorrowError: If `proxy` is an owner that is currently
+            borrowed.
         ReferenceInvalidError: If the owner was dropped or moved, or the
             mutable borrow ended.
         NotImplementedError: If the store's connector cannot overwrite.
@@ -717,23 +751,22 @@ def update(
     kind = _kind(proxy)
     with _LOCK:
         if kind is OwnedProxy:
-            _require_unborrowed(
-                _owner_state(proxy),
-                MutableBorrowError,
-                'update the object',
-            )
+            state = _owner_state(proxy)
+            if state.mutable or state.shared > 0:
+                raise MutableBorrowError(
+                    'OwnedProxy has been borrowed. Cannot mutate. '
+                    f'(key={state.factory.key}: '
+                    f'{_describe_borrows(state)})',
+                )
         elif kind is RefMutProxy:
             _borrow_state(proxy)
-        elif kind is RefProxy:
-            raise MutableBorrowError(
-                'Cannot update through a RefProxy: shared borrows are '
-                'read-only; use mut_borrow() to write.',
-            )
         else:
             raise ReferenceNotOwnedError(
-                'update() needs an OwnedProxy or a RefMutProxy, got '
-                f'{type(proxy).__name__}.',
+                'Reference is an immutable borrow. update() needs an '
+                f'OwnedProxy or a RefMutProxy, got {type(proxy).__name__}.',
             )
+    if not is_resolved(proxy):
+        return  # Nothing was changed locally.
     factory = get_store_factory(proxy)
     store = factory.get_store()
     if not isinstance(store.connector, DeferrableConnector):
@@ -796,11 +829,27 @@ def _release_ref(proxy: Any) -> None:
             'Only OwnedProxy, RefProxy and RefMutProxy can go out of scope, '
             f'got {type(proxy).__name__}.',
         )
-    state = _STATES[id(proxy)]
+    state = _STATES.get(id(proxy))
     if isinstance(state, _BorrowState):
+        with _LOCK:
+            if state.released:
+                return  # Already out of scope (e.g., listed twice).
+            if state.owner is None:
+                raise RuntimeError(
+                    f'This {type(proxy).__name__} (key={_key_of(proxy)}) '
+                    'has no reference to its owner: it was received from '
+                    'another process (detached), so only its lender can '
+                    'mark it out of scope.',
+                )
         _release(state)
-    elif state.status == 'owned':
+        _invalidate_local(proxy, 'marked out of scope')
+    elif isinstance(state, _OwnerState) and state.status == 'owned':
         drop(proxy)
+
+
+def _key_of(proxy: Proxy[Any]) -> Any:
+    """Key of a reference proxy (without resolving it)."""
+    return get_store_factory(proxy).key
 
 
 def _on_pickle(proxy: Any) -> None:

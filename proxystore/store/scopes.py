@@ -44,7 +44,9 @@ def mark_refs_out_of_scope(*refs: Any) -> None:
 
     A [`RefProxy`][proxystore.store.ref.RefProxy] or
     [`RefMutProxy`][proxystore.store.ref.RefMutProxy] stops counting as a
-    borrow of its owner (a borrow already out of scope is skipped); an
+    borrow of its owner and becomes invalid: any later use raises
+    [`ReferenceInvalidError`][proxystore.store.ref.ReferenceInvalidError]
+    (a borrow already out of scope is skipped, so duplicates are fine). An
     [`OwnedProxy`][proxystore.store.ref.OwnedProxy] is dropped and its
     object evicted (an owner already dropped or moved is skipped).
 
@@ -54,6 +56,8 @@ def mark_refs_out_of_scope(*refs: Any) -> None:
     Raises:
         TypeError: If a value is not one of the three reference types;
             the references before it were already released.
+        RuntimeError: If a borrow has no reference to its owner (it was
+            received from another process).
         ReferenceBorrowedError: If an owner is still borrowed.
     """
     for ref in refs:
@@ -62,7 +66,7 @@ def mark_refs_out_of_scope(*refs: Any) -> None:
 
 def _find_refs(values: Iterable[Any]) -> list[Any]:
     # type() rather than isinstance(): isinstance() may resolve a proxy.
-    return [v for v in values if issubclass(type(v), (RefProxy, RefMutProxy))]
+    return [v for v in values if type(v) in (RefProxy, RefMutProxy)]
 
 
 def submit(
@@ -76,8 +80,9 @@ def submit(
 
     Every [`RefProxy`][proxystore.store.ref.RefProxy] and
     [`RefMutProxy`][proxystore.store.ref.RefMutProxy] among the top-level
-    `args` and `kwargs` values, plus everything in `register_custom_refs`,
-    is kept alive while the task runs and marked out of scope (see
+    `args` and `kwargs` values and in `register_custom_refs` (other items
+    there are ignored) is kept alive while the task runs and marked out of
+    scope (see
     [`mark_refs_out_of_scope()`][proxystore.store.scopes.mark_refs_out_of_scope])
     once the returned future is done, whatever its outcome.
 
@@ -98,18 +103,18 @@ def submit(
             `submit_func(*args, **kwargs)`.
         args: Positional arguments for `submit_func`.
         kwargs: Keyword arguments for `submit_func`.
-        register_custom_refs: Further references to mark out of scope when
-            the task completes, e.g. borrows nested inside containers or
-            owners to drop (which must not be borrowed by then).
+        register_custom_refs: Further borrows to mark out of scope when
+            the task completes, e.g. borrows nested inside containers.
+            Only `RefProxy` and `RefMutProxy` items are used.
 
     Returns:
         The future returned by `submit_func`.
     """
     kwargs = {} if kwargs is None else dict(kwargs)
     refs = [
+        *_find_refs(register_custom_refs),
         *_find_refs(args),
         *_find_refs(kwargs.values()),
-        *register_custom_refs,
     ]
     future = submit_func(*args, **kwargs)
 

@@ -12,11 +12,13 @@ import pytest
 
 from proxystore.store import Store
 from proxystore.store.ref import ReferenceBorrowedError
+from proxystore.store.ref import ReferenceInvalidError
 from proxystore.store.ref import borrow
 from proxystore.store.scopes import FutureWithCallback
 from proxystore.store.scopes import mark_refs_out_of_scope
 from proxystore.store.scopes import submit
 from proxystore.store.utils import get_key
+from tests.store._errors import find_in_chain
 from tests.store._ownership_helpers import is_mutably_borrowable
 from tests.store._ownership_helpers import wait_until
 
@@ -72,13 +74,20 @@ def test_custom_refs_are_released(file_store: Store[Any]) -> None:
         future = submit(
             pool.submit,
             args=(lambda refs: gate.wait() and sum(refs[0]), nested),
-            register_custom_refs=(*nested, temporary),
+            # Only borrows count, as in ProxyStore: the rest is ignored.
+            register_custom_refs=(*nested, temporary, 'not a ref'),
         )
         assert not is_mutably_borrowable(owned)  # The nested borrow holds.
         gate.set()
         assert future.result() == 3
     assert is_mutably_borrowable(owned)
-    assert not file_store.exists(get_key(temporary))  # Owners are dropped.
+    # The borrow ended and is invalid now; the owner passed is untouched.
+    assert not object.__getattribute__(nested[0], '__proxy_valid__')
+    with pytest.raises(BaseException) as info:
+        len(nested[0])
+    find_in_chain(info.value, ReferenceInvalidError)
+    assert file_store.exists(get_key(temporary))
+    assert temporary == [9]
 
 
 def test_failed_submission_keeps_borrows(file_store: Store[Any]) -> None:
