@@ -32,6 +32,7 @@ from proxystore.endpoint.messages import transportable_error
 from proxystore.endpoint.storage import Blob
 from proxystore.endpoint.storage import DictStorage
 from proxystore.endpoint.storage import Storage
+from proxystore.p2p.exceptions import PeerConnectionError
 
 if TYPE_CHECKING:
     from proxystore.endpoint.peers import DirectPeers
@@ -41,6 +42,9 @@ logger = logging.getLogger(__name__)
 
 PEER_REQUEST_TIMEOUT = 300.0
 """Seconds to wait for a peer to answer one request."""
+
+CONNECTION_CHECK_INTERVAL = 1.0
+"""Seconds between checks that a peer awaited for an answer is connected."""
 
 
 class EndpointMode(enum.Enum):
@@ -215,10 +219,7 @@ class Endpoint:
         self._pending[request.uuid] = future
         try:
             await manager.send(peer, encode_request(request))
-            response = await asyncio.wait_for(
-                future,
-                self.peer_request_timeout,
-            )
+            response = await self._wait_response(manager, peer, future)
         except asyncio.TimeoutError as e:
             raise PeerRequestError(
                 f'Request to peer {peer} failed: no response within '
@@ -233,6 +234,35 @@ class Endpoint:
         if response.error is not None:
             raise response.error
         return response
+
+    async def _wait_response(
+        self,
+        manager: PeerManager,
+        peer: uuid_module.UUID,
+        future: asyncio.Future[EndpointRequest],
+    ) -> EndpointRequest:
+        """Wait for a peer's response while the connection to it lasts.
+
+        Raises:
+            asyncio.TimeoutError: After `peer_request_timeout` seconds.
+            PeerConnectionError: If the connection to the peer is gone.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.peer_request_timeout
+        while True:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise asyncio.TimeoutError
+            done, _ = await asyncio.wait(
+                {future},
+                timeout=min(remaining, CONNECTION_CHECK_INTERVAL),
+            )
+            if done:
+                return future.result()
+            if not manager.has_connection(peer):
+                raise PeerConnectionError(
+                    'the connection to the peer closed before it answered.',
+                )
 
     async def _request_direct(
         self,

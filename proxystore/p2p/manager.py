@@ -300,8 +300,14 @@ class PeerManager:
             )
         return infos
 
+    def has_connection(self, peer_uuid: uuid_module.UUID) -> bool:
+        """Whether a connection to the peer exists or is being made."""
+        key = self._key(peer_uuid)
+        return key in self._connections or key in self._establishing
+
     async def close_connection(
-        self, peers: Iterable[uuid_module.UUID]
+        self,
+        peers: Iterable[uuid_module.UUID],
     ) -> None:
         """Close the connection between the peers in `peers`."""
         key = frozenset(peers)

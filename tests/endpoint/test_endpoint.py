@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -26,6 +27,7 @@ from proxystore.endpoint.storage import DictStorage
 from proxystore.endpoint.storage import SQLiteStorage
 from proxystore.p2p.connection import add_endpoint_address
 from proxystore.p2p.connection import endpoint_address
+from proxystore.p2p.exceptions import PeerConnectionError
 from proxystore.p2p.manager import PeerManager
 from tests.fixtures.ports import free_port
 from tests.p2p.helpers import relay_client
@@ -294,3 +296,34 @@ def test_direct_http_addresses_only_from_the_description() -> None:
     assert is_private_transport('https://ep.example')
     assert not is_private_transport('http://10.0.0.5:8765')
     assert not is_private_transport('http://ep.example')
+
+
+def test_request_fails_when_the_peer_goes_away() -> None:
+    async def main() -> None:
+        async with relay_server() as (address, _):
+            a = await Endpoint(
+                peer_manager=PeerManager(
+                    relay_client(address, 'a'),
+                    ice_servers=[],
+                    ice_transport_policy='relay',
+                ),
+            )
+            silent = await PeerManager(
+                relay_client(address, 'silent'),
+                ice_servers=[],
+            )
+            request = asyncio.ensure_future(a.get('k', endpoint=silent.uuid))
+            await silent.recv()
+            # The peer leaves without answering: the relay bounces the
+            # next relayed chunk, the connection closes, the request fails.
+            await silent.close()
+            await asyncio.sleep(0.2)
+            manager = a.peer_manager
+            assert manager is not None
+            with contextlib.suppress(PeerConnectionError):
+                await manager.send(silent.uuid, b'probe', timeout=5)
+            with pytest.raises(PeerRequestError, match='closed before'):
+                await asyncio.wait_for(request, 10)
+            await a.close()
+
+    asyncio.run(main())
