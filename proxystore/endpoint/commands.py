@@ -119,6 +119,11 @@ class EndpointInfo:
     address: str
 
 
+def new_secret() -> str:
+    """Return a new random secret (tokens, relay secrets)."""
+    return secrets.token_urlsafe(32)
+
+
 def _base_dir(proxystore_dir: str | None) -> str:
     return proxystore_dir if proxystore_dir is not None else home_dir()
 
@@ -331,7 +336,7 @@ def new_endpoint_config(
     if persist and database_path is None:
         database_path = get_database_filepath(endpoint_dir)
     if auth and token is None:
-        token = secrets.token_urlsafe(32)
+        token = new_secret()
     unauthenticated = not auth and token is None
     try:
         config = EndpointConfig(
@@ -347,6 +352,7 @@ def new_endpoint_config(
             keyfile=keyfile,
             relay=EndpointRelayConfig(
                 address=relay_address,
+                secret=None if relay_address is None else new_secret(),
                 auth=EndpointRelayAuthConfig(
                     method='globus' if relay_auth else None,
                 ),
@@ -599,12 +605,16 @@ def prepare_start(
         with contextlib.suppress(FileNotFoundError):
             os.remove(pid_file)
     updates: dict[str, Any] = {'host': host}
+    if config.relay.address is not None and config.relay.secret is None:
+        updates['relay'] = config.relay.model_copy(
+            update={'secret': new_secret()},
+        )
     if (
         config.token is None
         and not config.allow_unauthenticated
         and not is_loopback(host)
     ):
-        updates['token'] = secrets.token_urlsafe(32)
+        updates['token'] = new_secret()
         logger.info(
             f'Endpoint {name} listens on {host}: generated an access token '
             f'(stored in {endpoint_dir}/config.toml, which clients on this '

@@ -95,6 +95,9 @@ class EndpointRelayConfig(pydantic.BaseModel):
             (`None` for the WebRTC library's defaults, `[]` for none).
         check_nat: Log this host's NAT type (queries public STUN servers)
             when the endpoint starts.
+        secret: Secret proving to the relay that this endpoint owns its
+            UUID (sent in the websocket handshake; kept in the 0600
+            config).
     """
 
     model_config = pydantic.ConfigDict(extra='ignore')
@@ -107,6 +110,7 @@ class EndpointRelayConfig(pydantic.BaseModel):
     verify_certificate: bool = True
     ice_servers: list[dict[str, Any]] | None = None
     check_nat: bool = True
+    secret: str | None = None
 
     @pydantic.field_validator('address')
     @classmethod

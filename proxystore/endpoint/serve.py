@@ -319,25 +319,33 @@ def _peer_manager(config: EndpointConfig) -> Any:
             address=config.address(),
             token=config.token,
         )
+    headers = _get_auth_headers(relay.auth.method, **relay.auth.kwargs)
+    if relay.secret is not None:
+        with contextlib.suppress(ImportError):
+            from proxystore.p2p.relay.secret import secret_headers
+
+            headers.update(secret_headers(relay.secret))
     relay_client = RelayClient(
         relay.address,
         client_name=config.name,
         client_uuid=uuid.UUID(config.uuid),
-        extra_headers=_get_auth_headers(
-            relay.auth.method,
-            **relay.auth.kwargs,
-        ),
+        extra_headers=headers,
         verify_certificate=relay.verify_certificate,
     )
-    options: dict[str, Any] = {'peer_channels': relay.peer_channels}
-    if relay.ice_servers is not None and (
-        'ice_servers' in inspect.signature(PeerManager).parameters
-    ):
+    wanted: dict[str, Any] = {
+        'peer_channels': relay.peer_channels,
+        # Peers may forward requests straight to this endpoint's server.
+        'http_address': config.address(),
+        'http_token': config.token,
+    }
+    if relay.ice_servers is not None:
         from aiortc import RTCIceServer
 
-        options['ice_servers'] = [
+        wanted['ice_servers'] = [
             RTCIceServer(**server) for server in relay.ice_servers
         ]
+    accepted = inspect.signature(PeerManager).parameters
+    options = {k: v for k, v in wanted.items() if k in accepted}
     return PeerManager(relay_client, **options)
 
 
