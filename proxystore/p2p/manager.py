@@ -42,6 +42,7 @@ from proxystore.p2p.connection import endpoint_address
 from proxystore.p2p.connection import log_name
 from proxystore.p2p.exceptions import PeerConnectionError
 from proxystore.p2p.exceptions import PeerConnectionTimeoutError
+from proxystore.p2p.relay.exceptions import RelayRegistrationError
 from proxystore.p2p.relay.messages import FEATURES_PREFIX
 from proxystore.p2p.relay.messages import PEER_DATA_FEATURE
 from proxystore.p2p.relay.messages import PeerConnectionRequest
@@ -580,10 +581,10 @@ class PeerManager:
                 logger.warning('Relay connection lost: %s', e)
                 await asyncio.sleep(_RELAY_RETRY_SECONDS)
                 continue
-            except Exception as e:
-                if type(e).__name__ == 'RelayRegistrationError':
-                    logger.error('Relay refused this endpoint: %s', e)
-                    return
+            except RelayRegistrationError as e:
+                logger.error('Relay refused this endpoint: %s', e)
+                return
+            except Exception:
                 logger.exception('Unexpected error receiving from relay')
                 await asyncio.sleep(_RELAY_RETRY_SECONDS)
                 continue
