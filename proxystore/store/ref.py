@@ -908,7 +908,12 @@ def _evict_owned_at_exit() -> None:
     global _AT_EXIT
     _AT_EXIT = True
     for finalizer in list(_FINALIZERS.values()):
-        finalizer()
+        # detach(), not a call: calls do nothing once weakref's own exit
+        # hook ran.
+        detached = finalizer.detach()
+        if detached is not None:
+            _, function, args, _ = detached
+            function(*args)
 
 
 # The finalizers themselves do not run at exit (atexit=False): this hook
