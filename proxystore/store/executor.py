@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 import threading
+import warnings
 from collections.abc import Callable
 from concurrent.futures import CancelledError
 from concurrent.futures import Executor
@@ -388,7 +389,8 @@ class StoreExecutor(Executor):
 
         A `concurrent.futures.Executor` is shut down; another engine is
         closed if it has `close()` (a Dask `Client` closes its connection,
-        not the cluster), else shut down if it has `shutdown()`.
+        not the cluster), else shut down if it has `shutdown()`, else a
+        `RuntimeWarning` says it cannot be shut down.
 
         Args:
             wait: Wait for the pending tasks (and their clean-up) first.
@@ -417,3 +419,10 @@ def _shutdown_engine(executor: Any, wait: bool, cancel_futures: bool) -> None:
         executor.close()
     elif callable(getattr(executor, 'shutdown', None)):
         executor.shutdown()
+    else:
+        warnings.warn(
+            f'Cannot shutdown {type(executor).__name__} because it is not a '
+            'subclass of Executor nor does it have a close() method.',
+            RuntimeWarning,
+            stacklevel=3,
+        )

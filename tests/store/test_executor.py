@@ -7,6 +7,7 @@ import os
 import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -383,3 +384,31 @@ def test_dask_mapreduce_example_runs() -> None:
 def _numbers(line: str) -> list[int]:
     words = line.replace(',', '').split()
     return [int(word) for word in words if word.isdigit()]
+
+
+class SubmitOnly:
+    """An engine with `submit()` but neither `shutdown()` nor `close()`."""
+
+    def __init__(self, pool: ThreadPoolExecutor) -> None:
+        self.pool = pool
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+        return self.pool.submit(fn, *args, **kwargs)
+
+
+def test_shutdown_warns_on_an_engine_it_cannot_shut_down(
+    file_store: Store[Any],
+) -> None:
+    with ThreadPoolExecutor(1) as pool:
+        engine = SubmitOnly(pool)
+        executor = StoreExecutor(engine, file_store, close_store=False)
+        assert executor.submit(sum, [1, 2]).result() == 3
+        with pytest.warns(
+            RuntimeWarning,
+            match=(
+                '^Cannot shutdown SubmitOnly because it is not a subclass of '
+                'Executor nor does it have a close'
+            ),
+        ):
+            executor.shutdown()
+    assert not file_store.closed
