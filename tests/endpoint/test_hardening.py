@@ -78,6 +78,11 @@ class Server:
         assert done.wait(WAIT)
         return count[0]
 
+    def wait_until_no_connections(self) -> None:
+        # Connections answered 408 linger briefly to drain, then close.
+        while self.open_connections():
+            time.sleep(0.05)
+
     def stop(self) -> None:
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(WAIT)
@@ -142,9 +147,7 @@ def test_half_open_connections_are_closed(server: Server) -> None:
     finally:
         for sock in silent + partial:
             sock.close()
-    # Connections answered 408 linger briefly to drain, then close.
-    while server.open_connections():
-        time.sleep(0.05)
+    server.wait_until_no_connections()
 
 
 @pytest.mark.timeout(60)
@@ -173,7 +176,7 @@ def test_slow_body_is_cut_off(server: Server) -> None:
         )
         status, _, _ = read_response(sock)
         assert status == 408
-    assert server.open_connections() == 0
+    server.wait_until_no_connections()
     assert (
         asyncio.run_coroutine_threadsafe(
             server.storage.exists('slow'),
