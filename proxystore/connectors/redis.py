@@ -10,11 +10,17 @@ Storage layout, per object key `K`:
 * An object up to the server's bulk-string limit (`proto-max-bulk-len`,
   512 MiB by default) is a string at `K`.
 * A larger object is a list of chunks at `K`, plus a string `K::chunks`
-  holding the number of chunks. The list is built at `K::partial` and
-  renamed to `K` once complete, so neither `get` nor `exists` sees a
-  partially written object. Redis evicts keys whole, so losing either key
-  under memory pressure makes the object read as missing, never as
-  truncated.
+  holding the number of chunks. All its commands are sent as one
+  `MULTI`/`EXEC` transaction, which the server applies at once, so neither
+  `get` nor `exists` sees a partially written object; and if the writer
+  dies (or its connection drops) before `EXEC`, the server discards the
+  queued commands, so a killed writer leaves nothing behind. Redis evicts
+  keys whole, so losing either key under memory pressure makes the object
+  read as missing, never as truncated.
+
+Earlier versions built chunk lists at `K::partial` and renamed them once
+complete; a killed writer left its `K::partial` behind. Writing or
+evicting `K`, and clearing the namespace, remove such keys.
 """
 
 from __future__ import annotations
@@ -579,17 +585,16 @@ class RedisConnector(CloseOnExit):
             if not large:
                 self._redis.mset(small)  # type: ignore[arg-type]
                 return
-            pipeline = self._redis.pipeline(transaction=False)
+            # One transaction: applied whole at EXEC, or (writer killed,
+            # connection dropped) discarded whole by the server.
+            pipeline = self._redis.pipeline(transaction=True)
             if small:
                 pipeline.mset(small)  # type: ignore[arg-type]
             for name, chunks in large.items():
-                # DEL first keeps a retried pipeline correct.
-                partial = _partial_key(name)
                 pipeline.delete(*_all_keys(name))
                 for chunk in chunks:
-                    pipeline.rpush(partial, chunk)  # type: ignore[arg-type]
+                    pipeline.rpush(name, chunk)  # type: ignore[arg-type]
                 pipeline.set(_count_key(name), len(chunks))
-                pipeline.rename(partial, name)
             pipeline.execute()
 
     def _chunk_size_for(self, payloads: Sequence[_Payload]) -> int:
@@ -646,5 +651,5 @@ def _object_keys(name: str) -> tuple[str, str]:
 
 
 def _all_keys(name: str) -> tuple[str, str, str]:
-    """Every key an object may occupy, also while being written."""
+    """Every key an object may occupy (and an earlier version's partial)."""
     return name, _count_key(name), _partial_key(name)

@@ -11,6 +11,7 @@ import multiprocessing
 import pathlib
 import socket
 import threading
+import time
 import tracemalloc
 import uuid
 from collections.abc import Iterator
@@ -397,9 +398,16 @@ def test_chunked_put_batch_is_one_round_trip(
     calls = calls_during(
         redis_client, lambda: keys.extend(redis_connector.put_batch(objs))
     )
-    # One pipeline: small objects in one MSET; per chunked object a DEL
-    # (makes retries safe), RPUSH per chunk, count SET, RENAME into place.
-    assert calls == {'mset': 1, 'del': 2, 'rpush': 5, 'set': 2, 'rename': 2}
+    # One MULTI/EXEC transaction: small objects in one MSET; per chunked
+    # object a DEL (makes retries safe), RPUSH per chunk, count SET.
+    assert calls == {
+        'multi': 1,
+        'mset': 1,
+        'del': 2,
+        'rpush': 5,
+        'set': 2,
+        'exec': 1,
+    }
     assert redis_connector.get_batch(keys) == objs
 
 
@@ -748,39 +756,77 @@ KILLED_OBJECT_BYTES = 256 * MIB
 """Chunked in 1 MiB pieces: the writer is still sending when it is found."""
 
 
+def _clients_in_transaction(client: redis.Redis) -> int:
+    """Connections of the server with commands queued in a MULTI."""
+    return sum(int(info.get('multi', -1)) > 0 for info in client.client_list())
+
+
 @pytest.mark.slow
+@pytest.mark.timeout(120)
 @pytest.mark.parametrize('deferred', [False, True], ids=['put', 'set'])
-def test_killed_writer_leaves_no_partial_object(deferred: bool) -> None:
+def test_killed_writer_leaves_nothing(deferred: bool) -> None:
+    # Issue 12: a writer SIGKILLed in the middle of a chunked put left a
+    # `<key>::partial` list that nothing removed. The chunks now go in one
+    # MULTI/EXEC transaction, which the server drops with the connection.
     with redis_server_in_tmpdir('--proto-max-bulk-len', '1mb') as server:
         client = server.client()
         connector = RedisConnector(server.host, server.port)
         kept = connector.put(b'kept')
         key = connector.new_key() if deferred else None
+        before = set(client.keys('*'))
 
         def writing() -> bool:
-            return any(
-                client.llen(name) > 0  # type: ignore[operator]
+            # Chunks queued in a transaction (or, before the fix, pushed
+            # to a partial list) are the writer being mid-object.
+            return _clients_in_transaction(client) > 0 or any(
+                client.llen(name) > 0
                 for name in client.scan_iter(match='*::partial')
             )
 
         kill_mid_write(connector, key, KILLED_OBJECT_BYTES, writing)
-        partial = [name.decode() for name in client.scan_iter('*::partial')]
-        assert len(partial) == 1
-        name = partial[0].removesuffix('::partial')
-        if key is not None:
-            assert name == key.redis_key
-        # Neither the object nor its name report anything.
-        assert not connector.exists(RedisKey(name))
-        assert connector.get(RedisKey(name)) is None
-        assert connector.get_batch([RedisKey(name), kept]) == [None, b'kept']
-        # Writing the key again replaces what the killed writer left.
-        retry = random_bytes(2 * MIB + 1)
-        connector.set(RedisKey(name), retry)
-        assert connector.get(RedisKey(name)) == retry
-        assert list(client.scan_iter('*::partial')) == []
+        assert set(client.keys('*')) == before
+        # The server drops the dead connection and its queued chunks.
+        deadline = time.monotonic() + 30
+        while _clients_in_transaction(client):
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        assert set(client.keys('*')) == before
         assert connector.get(kept) == b'kept'
+        if key is not None:
+            assert not connector.exists(key)
+            assert connector.get(key) is None
+            assert connector.get_batch([key, kept]) == [None, b'kept']
+            # The key can be written again.
+            retry = random_bytes(2 * MIB + 1)
+            connector.set(key, retry)
+            assert connector.get(key) == retry
         connector.close()
         client.close()
+
+
+def test_partial_list_of_an_earlier_version_is_replaced_and_evicted(
+    redis_connector: RedisConnector,
+    redis_client: redis.Redis,
+) -> None:
+    # Earlier versions built chunk lists at `<key>::partial`; a killed
+    # writer left one behind. It never reads as an object, and writing or
+    # evicting the key removes it.
+    rewritten, evicted = redis_connector.new_key(), redis_connector.new_key()
+    for key in (rewritten, evicted):
+        redis_client.rpush(f'{key.redis_key}::partial', b'stale chunk')
+        assert not redis_connector.exists(key)
+        assert redis_connector.get(key) is None
+    data = random_bytes(2 * MIB + 1)
+    redis_connector.set(rewritten, data)
+    redis_connector.evict(evicted)
+    assert (
+        redis_client.exists(
+            f'{rewritten.redis_key}::partial',
+            f'{evicted.redis_key}::partial',
+        )
+        == 0
+    )
+    assert redis_connector.get(rewritten) == data
 
 
 def test_server_side_eviction_never_returns_corrupt_data() -> None:
