@@ -139,6 +139,11 @@ class _Namespace:
     def name(self, key: RedisKey) -> str:
         """The Redis key of `key`, if it is one `new_key()` could have made.
 
+        The check needs no I/O. It bounds the length (a UUID and the
+        prefix) and refuses every other character, so nothing that could
+        name another key, or that the server or the encoder would refuse
+        (NUL, newlines, non-ASCII, unencodable surrogates), gets through.
+
         Raises:
             ValueError: If `key` is not a `RedisKey` holding a UUID in
                 this namespace.
@@ -146,11 +151,25 @@ class _Namespace:
         name = getattr(key, 'redis_key', None)
         if not isinstance(name, str) or not self.key_pattern.fullmatch(name):
             raise ValueError(
-                f'Invalid RedisKey redis_key {name!r}: expected '
+                f'Invalid RedisKey redis_key {_shown(name)}: expected '
                 f'{self.prefix!r} followed by a lowercase UUID, as made by '
                 'RedisConnector.new_key().',
             )
         return name
+
+
+_SHOWN_CHARACTERS = 60
+"""Longest key repr quoted whole in an error message."""
+
+
+def _shown(name: object) -> str:
+    """`repr(name)`, shortened if it is long (a key may be megabytes)."""
+    if isinstance(name, (str, bytes)) and len(name) > _SHOWN_CHARACTERS:
+        return (
+            f'{name[: _SHOWN_CHARACTERS // 2]!r}... '
+            f'({len(name)} characters)'
+        )
+    return repr(name)
 
 
 class RedisConnectorError(redis.exceptions.RedisError):

@@ -110,6 +110,64 @@ def test_key_outside_namespace_rejected_and_nothing_touched(
     redis_client.delete(name)
 
 
+_UUID = '0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9'
+ODD_REDIS_KEYS = [
+    _UUID + 'a' * MIB,  # a 1 MiB key
+    _UUID[:-1],  # one character short
+    _UUID + '\n',  # what a `$` anchor would let through
+    _UUID + '\r\n' + 'SET x y',  # a RESP command tucked behind
+    _UUID.replace('-', '\x00', 1),
+    _UUID.replace('0', '\uff10'),  # full-width digit zero
+    _UUID.replace('a', '\u0430'),  # Cyrillic a
+    _UUID[:-1] + '\udcff',  # a surrogate: not encodable as UTF-8
+    f'ns:{_UUID}',  # another namespace's key
+    f'{_UUID}::partial',
+]
+
+
+@pytest.mark.parametrize(
+    'name',
+    [*ODD_REDIS_KEYS, _UUID.encode(), None, 7],
+    ids=lambda name: repr(name)[:24],
+)
+def test_odd_or_long_key_raises_value_error_before_any_io(
+    redis_server: RedisServer,
+    redis_client: redis.Redis,
+    name: Any,
+) -> None:
+    with RedisConnector(redis_server.host, redis_server.port) as connector:
+        kept = connector.put(b'kept')
+        stored = set(redis_client.keys('*'))
+        key = RedisKey(name)
+
+        def refuse_all() -> None:
+            for operation in key_operations(connector, key):
+                with pytest.raises(ValueError, match='Invalid RedisKey') as e:
+                    operation()
+                assert len(str(e.value)) < 300  # a long key is shortened
+            # A batch with one bad key does nothing for the good ones.
+            with pytest.raises(ValueError, match='Invalid RedisKey'):
+                connector.get_batch([kept, key])
+
+        # Not one command reached the server, and nothing changed.
+        assert calls_during(redis_client, refuse_all) == {}
+        assert set(redis_client.keys('*')) == stored
+        assert connector.get(kept) == b'kept'
+        connector.evict(kept)
+
+
+def test_invalid_key_fails_without_a_server() -> None:
+    # Validation needs no I/O: the error is the key's, not the network's.
+    connector = RedisConnector('127.0.0.1', free_port())
+    for name in ODD_REDIS_KEYS:
+        for operation in key_operations(connector, RedisKey(name)):
+            with pytest.raises(ValueError, match='Invalid RedisKey'):
+                operation()
+    with pytest.raises(RedisConnectorError, match='unreachable'):
+        connector.exists(connector.new_key())
+    connector.close()
+
+
 def test_put_rejects_non_bytes_and_stores_nothing(
     redis_connector: RedisConnector,
     redis_client: redis.Redis,
