@@ -442,7 +442,7 @@ class Store(CloseOnExit, Generic[ConnectorT]):
         data = self._serialize(obj, serializer)
         serialized = perf_counter_ns() if timed else 0
         with self._connector_lock:
-            key = self.connector.put(data, **kwargs)
+            key: ConnectorKeyT = self.connector.put(data, **kwargs)
         if metrics is not None:
             end = perf_counter_ns()
             metrics.add_time(

@@ -50,7 +50,8 @@ def _normalize(key: KeyT | ProxyT) -> Any:
     # Connector keys are NamedTuples: only plain lists and tuples are
     # batches.
     if type(key) in (list, tuple):
-        return tuple(get_key(k) if _is_proxy(k) else k for k in key)
+        keys = cast(Sequence[Any], key)
+        return tuple(get_key(k) if _is_proxy(k) else k for k in keys)
     return key
 
 

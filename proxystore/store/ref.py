@@ -41,6 +41,7 @@ import threading
 import weakref
 from typing import Any
 from typing import Literal
+from typing import TypeAlias
 from typing import TypeVar
 
 from proxystore.connectors.protocols import DeferrableConnector
@@ -54,6 +55,9 @@ from proxystore.store.types import SerializerT
 from proxystore.store.utils import get_store_factory
 
 T = TypeVar('T')
+
+FactoryType: TypeAlias = StoreFactory[Any, T]
+"""Type of the factory of a reference proxy."""
 
 logger = logging.getLogger(__name__)
 

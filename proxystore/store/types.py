@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from typing import Any
 from typing import TypeVar
 
-from typing_extensions import Buffer
+from proxystore.utils.buffers import BytesLike
 
 if TYPE_CHECKING:
     from proxystore.connectors.protocols import Connector
@@ -18,13 +18,13 @@ if TYPE_CHECKING:
 ConnectorT = TypeVar('ConnectorT', bound='Connector[Any]')
 """Type of a connector (see `proxystore.connectors.protocols`)."""
 
-ConnectorKeyT = Any
+ConnectorKeyT = tuple[Any, ...]
 """Type of a key returned by a connector (a small hashable `NamedTuple`)."""
 
-SerializerT = Callable[[Any], Buffer]
+SerializerT = Callable[[Any], BytesLike]
 """Serializer: takes any object and returns a bytes-like object."""
 
-DeserializerT = Callable[[bytes], Any]
+DeserializerT = Callable[[BytesLike], Any]
 """Deserializer: takes a bytes-like object and returns the object."""
 
 NonProxiableT = bool | None | NotImplementedType | EllipsisType

@@ -57,3 +57,27 @@ def test_clear_and_repr() -> None:
     assert 'maxsize=16' in repr(cache)
     cache.clear()
     assert len(cache) == 0
+
+
+def test_cache_is_thread_safe() -> None:
+    import threading
+
+    cache: LRUCache[int, int] = LRUCache(8)
+    errors: list[BaseException] = []
+
+    def work(offset: int) -> None:
+        try:
+            for i in range(2000):
+                cache.set((i + offset) % 32, i)
+                cache.get((i * 7) % 32)
+                cache.evict((i * 3) % 32)
+        except BaseException as e:  # pragma: no cover
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(cache) <= 8

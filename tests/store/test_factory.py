@@ -86,6 +86,11 @@ def test_missing_key(file_store: Store[Any]) -> None:
     assert error.store_type is Store
     assert error.store_name == file_store.name
     message = str(error)
+    assert message.startswith(
+        f'Cannot resolve target object with key={key!r} from '
+        f"Store(name='{file_store.name}') because there is no object "
+        'associated with the key.',
+    )
     assert repr(key) in message
     assert file_store.name in message
     assert 'evicted' in message

@@ -218,3 +218,19 @@ def test_future_and_set_metrics(tmp_path: Any) -> None:
         ):
             assert metrics.times[name].count == 1, name
         assert metrics.attributes['store.set.object_size'] > 0
+
+
+def test_metric_key_aliases_and_factory_call() -> None:
+    from proxystore.store import metrics as metrics_module
+
+    assert metrics_module.KeyT is not None
+    assert metrics_module.ProxyT is not None
+    with Store('metrics', LocalConnector(), metrics=True) as store:
+        assert store.metrics is not None
+        proxy: Any = store.proxy('value', populate_target=False)
+        assert proxy == 'value'
+        metrics = store.metrics.get_metrics(proxy)
+        assert metrics is not None
+        # Recorded in nanoseconds, as in ProxyStore.
+        assert metrics.times['factory.call'].count == 1
+        assert metrics.times['factory.resolve'].count == 1

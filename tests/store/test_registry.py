@@ -3,6 +3,7 @@ from __future__ import annotations
 import logging
 import pathlib
 import pickle
+import sys
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
@@ -224,3 +225,15 @@ def test_store_registration_conflict_registers_nothing(
             pass  # pragma: no cover
     assert get_store(fresh.name) is None
     assert get_store(local_store.name) is local_store
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason='notes need 3.11+')
+def test_register_flag_conflict_has_a_note(store_name: str) -> None:
+    store = Store(store_name, LocalConnector(), register=True)
+    with pytest.raises(StoreExistsError) as info:
+        Store(store_name, LocalConnector(), register=True)
+    assert any(
+        f'get_store("{store_name}")' in note
+        for note in getattr(info.value, '__notes__', [])
+    )
+    store.close()

@@ -55,11 +55,11 @@ def test_types() -> None:
     assert isinstance(ConnectorT, TypeVar)
     assert ConnectorT.__bound__ is not None
     assert 'Connector' in str(ConnectorT.__bound__)
-    assert ConnectorKeyT is Any
+    assert ConnectorKeyT == tuple[Any, ...]
     for alias in (SerializerT, DeserializerT):
         assert typing.get_origin(alias) is collections.abc.Callable
-    assert typing.get_args(SerializerT)[0] == [Any]
-    assert typing.get_args(DeserializerT)[0] == [bytes]
+    assert typing.get_args(SerializerT) == ([Any], BytesLike)
+    assert typing.get_args(DeserializerT)[0] == [BytesLike]
     # A store is generic in its connector type.
     with Store[LocalConnector]('typed', LocalConnector()) as store:
         assert store.get(store.put('value')) == 'value'
