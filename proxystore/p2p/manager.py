@@ -104,6 +104,12 @@ class PeerInfo(NamedTuple):
     bytes_sent: int
     bytes_received: int
 
+    def as_json(self) -> dict[str, Any]:
+        """Return the fields as JSON-ready values (the UUID as str)."""
+        fields = self._asdict()
+        fields['uuid'] = str(self.uuid)
+        return fields
+
 
 class PeerManager:
     """Connections to peers through one relay client.

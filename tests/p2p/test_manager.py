@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import uuid
 
@@ -48,6 +49,14 @@ def test_webrtc_direct_both_ways(caplog: pytest.LogCaptureFixture) -> None:
             assert (info.state, info.bytes_sent) == ('connected', len(big))
             assert info.bytes_received == len('text message')
             assert b.peers()[0].path == 'webrtc-direct'
+            assert json.loads(json.dumps(info.as_json())) == {
+                'uuid': str(b.uuid),
+                'name': 'peer1',
+                'path': 'webrtc-direct',
+                'state': 'connected',
+                'bytes_sent': len(big),
+                'bytes_received': len('text message'),
+            }
             # WebRTC data does not go through the relay.
             assert all(s.peer_data_bytes == 0 for s in relay.stats().values())
 
