@@ -23,6 +23,7 @@ from proxystore.store.types import DeserializerT
 from proxystore.store.types import SerializerT
 from proxystore.store.utils import get_key
 from proxystore.store.utils import get_store_factory
+from proxystore.utils.buffers import BytesLike
 
 
 def test_get_key(local_store: Store[Any]) -> None:
