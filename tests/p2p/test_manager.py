@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import logging
 import uuid
 
 import pytest
 
+from proxystore.p2p.chunks import Chunk
 from proxystore.p2p.connection import RelayedConnection
 from proxystore.p2p.connection import log_name
 from proxystore.p2p.exceptions import PeerConnectionError
@@ -241,3 +243,28 @@ def test_transport_policy_from_environment(
         monkeypatch.setenv(ICE_TIMEOUT_ENV, bad)
         with pytest.raises(ValueError, match='positive number'):
             PeerManager(client)
+
+
+def test_oversized_messages_are_refused(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    peer = uuid.uuid4()
+
+    async def main() -> None:
+        client = relay_client('ws://127.0.0.1:1', 'x')
+        connection = RelayedConnection(client, peer, max_message_size=100)
+
+        def message(chunk: Chunk) -> PeerDataMessage:
+            data = base64.b64encode(bytes(chunk)).decode()
+            return PeerDataMessage(peer, client.uuid, data=data)
+
+        # Chunk 0 of a message announced as 1000 chunks of 64 bytes.
+        await connection.handle_data_message(
+            message(Chunk(0, 0, 1000, b'x' * 64)),
+        )
+        await connection.handle_data_message(message(Chunk(1, 0, 1, b'ok')))
+        assert await asyncio.wait_for(connection.recv(), 1) == b'ok'
+        assert connection.bytes_received == 2
+
+    asyncio.run(main())
+    assert 'exceeds the 100-byte message limit' in caplog.text
