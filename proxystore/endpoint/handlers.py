@@ -27,6 +27,7 @@ drift apart.
 
 from __future__ import annotations
 
+import functools
 import hmac
 import json
 import logging
@@ -74,7 +75,9 @@ def _json(value: Any) -> Response:
     return Response(200, json.dumps(value).encode(), 'application/json')
 
 
+@functools.lru_cache(maxsize=1024)
 def _endpoint_uuid(value: str) -> uuid.UUID:
+    # Cached: clients name an endpoint in nearly every request.
     try:
         return uuid.UUID(value)
     except ValueError:
@@ -144,6 +147,13 @@ def _storage_limit(endpoint: Any) -> int | None:
     return getattr(storage, 'max_object_size', None)
 
 
+async def init_endpoint(endpoint: Any) -> None:
+    """Run `endpoint.async_init()` if the endpoint has one."""
+    init = getattr(endpoint, 'async_init', None)
+    if init is not None:
+        await init()
+
+
 class EndpointHandlers:
     """The endpoint's routes, for `HTTPProtocol` connections and Quart.
 
@@ -205,7 +215,8 @@ class EndpointHandlers:
             return key, None
         peer = _endpoint_uuid(endpoint)
         # Peer requests may need a task (e.g. a websocket client).
-        request.eager = str(peer) == str(self.endpoint.uuid)
+        own = self.endpoint.uuid
+        request.eager = peer == own or str(peer) == str(own)
         return key, peer
 
     def check(self, request: Request) -> tuple[Response | None, int | None]:

@@ -28,44 +28,28 @@ import os
 import ssl
 import sys
 import uuid
-from collections.abc import AsyncIterator
 from collections.abc import Coroutine
 from typing import Any
 from typing import Literal
-
-try:
-    import quart
-except ImportError as e:  # pragma: no cover
-    raise ImportError(
-        f'{e}. To serve endpoints, install the endpoints extra: '
-        '$ pip install proxystore[endpoints]',
-    ) from e
 
 from proxystore.endpoint.config import EndpointConfig
 from proxystore.endpoint.config import is_loopback
 from proxystore.endpoint.constants import MAX_CHUNK_LENGTH
 from proxystore.endpoint.endpoint import Endpoint
 from proxystore.endpoint.handlers import EndpointHandlers
+from proxystore.endpoint.handlers import init_endpoint
 from proxystore.endpoint.hosting import wait_for_stop
 from proxystore.endpoint.polling import new_event_loop
-from proxystore.endpoint.protocol import Request
-from proxystore.endpoint.protocol import Response
-from proxystore.endpoint.storage import ChunkedBlob
 from proxystore.endpoint.storage import DictStorage
 from proxystore.endpoint.storage import SQLiteStorage
 from proxystore.endpoint.storage import Storage
-from proxystore.endpoint.storage import blob_size
 
 __all__ = [
     'MAX_CHUNK_LENGTH',
-    'create_app',
-    'endpoint_handler',
-    'evict_handler',
-    'exists_handler',
-    'get_handler',
-    'routes_blueprint',
+    'check_listener',
+    'create_storage',
+    'run_server',
     'serve',
-    'set_handler',
 ]
 
 logger = logging.getLogger(__name__)
@@ -77,156 +61,29 @@ LOG_FORMAT = (
 LOG_DATEFMT = '%Y-%m-%d %H:%M:%S'
 """Date format of the endpoint's log lines."""
 
-_HANDLERS_KEY = 'ENDPOINT_HANDLERS'
-
-routes_blueprint = quart.Blueprint('routes', __name__)
-"""The endpoint routes as a Quart blueprint (see `create_app`)."""
-
-
-def _handlers() -> EndpointHandlers:
-    handlers: EndpointHandlers = quart.current_app.config[_HANDLERS_KEY]
-    return handlers
-
-
-async def _body_pieces(blob: Any) -> AsyncIterator[bytes]:
-    if isinstance(blob, ChunkedBlob):
-        for chunk in blob.chunks:
-            yield chunk
-        return
-    view = memoryview(blob).cast('B')
-    for start in range(0, view.nbytes, MAX_CHUNK_LENGTH):
-        yield bytes(view[start : start + MAX_CHUNK_LENGTH])
+_QUART_NAMES = frozenset(
+    {
+        'create_app',
+        'endpoint_handler',
+        'evict_handler',
+        'exists_handler',
+        'get_handler',
+        'home_handler',
+        'routes_blueprint',
+        'set_handler',
+    },
+)
 
 
-def _to_quart(response: Response) -> quart.Response:
-    headers = {}
-    for line in response.headers:
-        name, _, value = line.decode().partition(':')
-        headers[name.strip()] = value.strip()
-    body: Any = response.body
-    if response.chunked and blob_size(body) > 0:
-        body = _body_pieces(body)
-    else:
-        body = bytes(body)
-    return quart.Response(
-        body,
-        status=response.status,
-        headers=headers,
-        content_type=response.content_type,
-    )
+def __getattr__(name: str) -> Any:
+    # The Quart front end (`create_app`, `routes_blueprint` and the route
+    # functions) lives in `proxystore.endpoint.quart_app`, imported on
+    # first use: `serve` itself does not need the ASGI stack.
+    if name in _QUART_NAMES:
+        from proxystore.endpoint import quart_app
 
-
-async def _answer() -> quart.Response:
-    """Answer the current Quart request with the shared handlers."""
-    handlers = _handlers()
-    incoming = quart.request
-    authorization = incoming.headers.get('Authorization')
-    request = Request(
-        method=incoming.method,
-        path=incoming.path,
-        query=incoming.args.to_dict(flat=True),
-        authorization=(
-            authorization.encode() if authorization is not None else None
-        ),
-        content_length=incoming.content_length,
-    )
-    refusal, limit = handlers.check(request)
-    if refusal is not None:
-        return _to_quart(refusal)
-    if limit != 0:
-        chunks: list[bytes] = []
-        received = 0
-        async for chunk in incoming.body:
-            received += len(chunk)
-            if limit is not None and received > limit:
-                return _to_quart(handlers.too_large(received, limit))
-            chunks.append(chunk)
-        request.body = b''.join(chunks)
-    return _to_quart(await handlers.handle(request))
-
-
-@routes_blueprint.route('/', methods=['GET'])
-async def home_handler() -> quart.Response:
-    """Health check (`GET /`)."""
-    return await _answer()
-
-
-@routes_blueprint.route('/endpoint', methods=['GET'])
-async def endpoint_handler() -> quart.Response:
-    """Identity of the endpoint (`GET /endpoint`)."""
-    return await _answer()
-
-
-@routes_blueprint.route('/evict', methods=['POST'])
-async def evict_handler() -> quart.Response:
-    """Evict a blob (`POST /evict`)."""
-    return await _answer()
-
-
-@routes_blueprint.route('/exists', methods=['GET'])
-async def exists_handler() -> quart.Response:
-    """Check if a blob exists (`GET /exists`)."""
-    return await _answer()
-
-
-@routes_blueprint.route('/get', methods=['GET'])
-async def get_handler() -> quart.Response:
-    """Get a blob (`GET /get`)."""
-    return await _answer()
-
-
-@routes_blueprint.route('/set', methods=['POST'])
-async def set_handler() -> quart.Response:
-    """Store a blob (`POST /set`)."""
-    return await _answer()
-
-
-async def _async_init(endpoint: Any) -> None:
-    init = getattr(endpoint, 'async_init', None)
-    if init is not None:
-        await init()
-
-
-def create_app(
-    endpoint: Endpoint,
-    max_content_length: int | None = None,
-    body_timeout: int = 300,
-    *,
-    token: str | None = None,
-) -> quart.Quart:
-    """Create a Quart app serving `endpoint`.
-
-    The app answers the same routes as `serve` with the same handlers.
-    Serving starts the endpoint (`async_init()`) and stopping closes it.
-
-    Args:
-        endpoint: The endpoint to serve.
-        max_content_length: Largest request body Quart accepts (`None`
-            for no limit; the endpoint's storage limit applies anyway).
-        body_timeout: Seconds a request body may take to arrive.
-        token: Bearer token required on every route but `GET /`
-            (`None` disables authentication).
-    """
-    app = quart.Quart(__name__)
-    app.config['endpoint'] = endpoint
-    app.config['MAX_CONTENT_LENGTH'] = max_content_length
-    app.config['BODY_TIMEOUT'] = body_timeout
-    app.config[_HANDLERS_KEY] = EndpointHandlers(
-        endpoint,
-        token=token,
-        body_timeout=body_timeout,
-    )
-    app.register_blueprint(routes_blueprint, url_prefix='')
-
-    @app.before_serving
-    async def _startup() -> None:
-        await _async_init(endpoint)
-
-    @app.after_serving
-    async def _shutdown() -> None:
-        await endpoint.close()
-
-    return app
+        return getattr(quart_app, name)
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
 
 
 def create_storage(config: EndpointConfig) -> Storage:
@@ -353,7 +210,7 @@ async def _start_endpoint(endpoint: Any, peer_manager: Any) -> Any:
     """Run the endpoint's async setup (`await Endpoint(...)` upstream)."""
     if hasattr(endpoint, '__await__'):
         return await endpoint
-    await _async_init(endpoint)
+    await init_endpoint(endpoint)
     start = getattr(peer_manager, 'start', None)
     if start is not None:
         await start()
