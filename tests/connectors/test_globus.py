@@ -9,10 +9,12 @@ globus-sdk clients are the real code.
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import re
 import socket
 import uuid
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -39,17 +41,19 @@ UUID_B = str(uuid.UUID(int=2))
 
 
 class TestGlobusConnectorSuite(ConnectorSuite):
-    @pytest.fixture
-    def connector(self, globus_connector: Any) -> Any:
-        return globus_connector
+    @pytest.fixture(params=['responses', 'http'])
+    def connector(self, request: pytest.FixtureRequest) -> Any:
+        if request.param == 'http':
+            return request.getfixturevalue('globus_http_connector')
+        return request.getfixturevalue('globus_connector')
 
     def test_config_reaches_data_in_spawned_process(
         self,
         connector: Any,
     ) -> None:
-        pytest.skip(
-            'the Globus simulation answers requests in this process only',
-        )
+        if 'GLOBUS_SDK_SERVICE_URL_TRANSFER' not in os.environ:
+            pytest.skip('a responses mock answers this process only')
+        super().test_config_reaches_data_in_spawned_process(connector)
 
 
 def _local_file(connector: GlobusConnector, key: GlobusKey) -> Path:
@@ -233,6 +237,31 @@ def test_put_transfers_to_the_other_site(
     assert not _site_file(globus_sim, 0, key).exists()  # delete submitted
     assert not producer.exists(key)
     assert consumer.get(key) is None
+
+
+def _at_site(config: dict[str, Any], key: GlobusKey) -> Any:
+    """In a spawned process at the other site: read `key`, put a reply."""
+    connector = GlobusConnector.from_config(config)
+    return connector.get(key), connector.put(b'reply from site B')
+
+
+def test_consumer_process_at_the_other_site(
+    globus_http_sim: GlobusSimulation,
+) -> None:
+    producer = GlobusConnector(site_endpoints(globus_http_sim, 0), clear=False)
+    consumer = GlobusConnector(site_endpoints(globus_http_sim, 1), clear=False)
+    key = producer.put(b'to site B')
+    context = multiprocessing.get_context('spawn')
+    with ProcessPoolExecutor(1, mp_context=context) as pool:
+        data, reply = pool.submit(_at_site, consumer.config(), key).result()
+    assert data == b'to site B'
+    assert _site_file(globus_http_sim, 1, key).read_bytes() == b'to site B'
+    assert producer.get(reply) == b'reply from site B'
+    a, b = list(globus_http_sim.roots)
+    assert [
+        (body['source_endpoint'], body['destination_endpoint'])
+        for body in globus_http_sim.submitted
+    ] == [(a, b), (b, a)]
 
 
 def test_batch_is_one_task_per_destination(
