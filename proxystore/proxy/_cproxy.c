@@ -24,6 +24,7 @@ typedef struct {
     PyObject *default_class; /* NULL: none */
     PyObject *default_hash;  /* NULL: none; an int or an exception */
     PyObject *weakreflist;
+    int nested;              /* the target is itself a (C) proxy */
 } ProxyObject;
 
 static PyTypeObject ProxyBase_Type;
@@ -62,8 +63,58 @@ proxy_store_target(ProxyObject *self, PyObject *target)
     PyObject *old = self->target;
     Py_XINCREF(target);
     self->target = target;
+    self->nested = target != NULL && IS_PROXY(target);
     Py_XDECREF(old);
 }
+
+/* A chain of proxies forwards through C calls only: guard the C stack
+ * (RecursionError instead of a crash) when the target is a proxy. */
+static const char *NESTED = " while forwarding to the target of a proxy";
+
+static int
+enter_nested(int nested)
+{
+    return nested && Py_EnterRecursiveCall(NESTED);
+}
+
+static void
+leave_nested(int nested)
+{
+    if (nested) {
+        Py_LeaveRecursiveCall();
+    }
+}
+
+/* Run `expr` with `target`, a new reference to the resolved target. */
+#define WITH_TARGET(self, expr)                                          \
+    PyObject *target = proxy_target((ProxyObject *)(self));            \
+    if (target == NULL) {                                              \
+        return NULL;                                                   \
+    }                                                                  \
+    int nested = ((ProxyObject *)(self))->nested;                      \
+    if (enter_nested(nested)) {                                        \
+        Py_DECREF(target);                                             \
+        return NULL;                                                   \
+    }                                                                  \
+    PyObject *result = (expr);                                         \
+    leave_nested(nested);                                              \
+    Py_DECREF(target);                                                 \
+    return result;
+
+#define WITH_TARGET_INT(self, type, expr)                                \
+    PyObject *target = proxy_target((ProxyObject *)(self));            \
+    if (target == NULL) {                                              \
+        return -1;                                                     \
+    }                                                                  \
+    int nested = ((ProxyObject *)(self))->nested;                      \
+    if (enter_nested(nested)) {                                        \
+        Py_DECREF(target);                                             \
+        return -1;                                                     \
+    }                                                                  \
+    type result = (expr);                                              \
+    leave_nested(nested);                                              \
+    Py_DECREF(target);                                                 \
+    return result;
 
 static int
 check_nargs(const char *name, Py_ssize_t n, Py_ssize_t min, Py_ssize_t max)
@@ -179,11 +230,14 @@ static void
 proxy_dealloc(ProxyObject *self)
 {
     PyObject_GC_UnTrack(self);
+    /* Long chains of proxies are freed iteratively, not recursively. */
+    Py_TRASHCAN_BEGIN(self, proxy_dealloc)
     if (self->weakreflist != NULL) {
         PyObject_ClearWeakRefs((PyObject *)self);
     }
     proxy_clear(self);
     Py_TYPE(self)->tp_free((PyObject *)self);
+    Py_TRASHCAN_END
 }
 
 /* ------------------------------------------------------------------ */
@@ -235,7 +289,13 @@ proxy_class(ProxyObject *self)
         Py_INCREF(cls);
     }
     else {
+        int nested = self->nested;
+        if (enter_nested(nested)) {
+            Py_DECREF(target);
+            return NULL;
+        }
         cls = PyObject_GetAttr(target, str_class);
+        leave_nested(nested);
     }
     Py_DECREF(target);
     return cls;
@@ -284,9 +344,15 @@ proxy_getattro(PyObject *self, PyObject *name)
     }
     /* The target's own slot directly: PyObject_GetAttr would only check
      * the name's type again. */
+    int nested = ((ProxyObject *)self)->nested;
+    if (enter_nested(nested)) {
+        Py_DECREF(target);
+        return NULL;
+    }
     getattrofunc get = Py_TYPE(target)->tp_getattro;
     PyObject *result =
         get != NULL ? get(target, name) : PyObject_GetAttr(target, name);
+    leave_nested(nested);
     Py_DECREF(target);
     return result;
 }
@@ -311,13 +377,7 @@ proxy_set_or_del(PyObject *self, PyObject *name, PyObject *value)
     if (_PyType_Lookup(Py_TYPE(self), name) != NULL) {
         return PyObject_GenericSetAttr(self, name, value);
     }
-    PyObject *target = proxy_target((ProxyObject *)self);
-    if (target == NULL) {
-        return -1;
-    }
-    int rc = PyObject_SetAttr(target, name, value);
-    Py_DECREF(target);
-    return rc;
+    WITH_TARGET_INT(self, int, PyObject_SetAttr(target, name, value))
 }
 
 static PyObject *
@@ -344,13 +404,7 @@ proxy_delattr_method(PyObject *self, PyObject *name)
 static PyObject *
 proxy_getattr_method(PyObject *self, PyObject *name)
 {
-    PyObject *target = proxy_target((ProxyObject *)self);
-    if (target == NULL) {
-        return NULL;
-    }
-    PyObject *result = PyObject_GetAttr(target, name);
-    Py_DECREF(target);
-    return result;
+    WITH_TARGET(self, PyObject_GetAttr(target, name))
 }
 
 /* Give a subclass the C getattro again when it does not override
@@ -520,13 +574,7 @@ getset_class(ProxyObject *self, void *closure)
 static int
 setset_class(ProxyObject *self, PyObject *value, void *closure)
 {
-    PyObject *target = proxy_target(self);
-    if (target == NULL) {
-        return -1;
-    }
-    int rc = PyObject_SetAttr(target, str_class, value);
-    Py_DECREF(target);
-    return rc;
+    WITH_TARGET_INT(self, int, PyObject_SetAttr(target, str_class, value))
 }
 
 static PyGetSetDef proxy_getset[] = {
@@ -552,23 +600,6 @@ static PyGetSetDef proxy_getset[] = {
 /* ------------------------------------------------------------------ */
 /* Slots                                                               */
 
-#define WITH_TARGET(self, expr)                                          \
-    PyObject *target = proxy_target((ProxyObject *)(self));            \
-    if (target == NULL) {                                              \
-        return NULL;                                                   \
-    }                                                                  \
-    PyObject *result = (expr);                                         \
-    Py_DECREF(target);                                                 \
-    return result;
-
-#define WITH_TARGET_INT(self, type, expr)                                \
-    PyObject *target = proxy_target((ProxyObject *)(self));            \
-    if (target == NULL) {                                              \
-        return -1;                                                     \
-    }                                                                  \
-    type result = (expr);                                              \
-    Py_DECREF(target);                                                 \
-    return result;
 
 static PyObject *
 proxy_repr(ProxyObject *self)
@@ -750,7 +781,13 @@ static PySequenceMethods proxy_as_sequence = {
         if (target == NULL) {                                          \
             return NULL;                                               \
         }                                                              \
+        int nested = ((ProxyObject *)self)->nested;                    \
+        if (enter_nested(nested)) {                                    \
+            Py_DECREF(target);                                         \
+            return NULL;                                               \
+        }                                                              \
         PyObject *result = func(target, other);                        \
+        leave_nested(nested);                                          \
         Py_DECREF(target);                                             \
         if (result == NULL) {                                          \
             return NULL;                                               \
@@ -838,7 +875,13 @@ proxy_ipow(PyObject *self, PyObject *other, PyObject *mod)
     if (target == NULL) {
         return NULL;
     }
+    int nested = ((ProxyObject *)self)->nested;
+    if (enter_nested(nested)) {
+        Py_DECREF(target);
+        return NULL;
+    }
     PyObject *result = PyNumber_InPlacePower(target, other, mod);
+    leave_nested(nested);
     Py_DECREF(target);
     if (result == NULL) {
         return NULL;

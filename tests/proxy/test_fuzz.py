@@ -13,6 +13,7 @@ import operator
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from hypothesis import assume
 from hypothesis import given
 from hypothesis import settings
@@ -42,6 +43,14 @@ objects = st.recursive(
     ),
     max_leaves=6,
 )
+
+def set_one(obj: Any, key: Any) -> None:
+    obj[key] = 1
+
+
+# Where an index is expected, a proxy is converted with __index__, which
+# falls back to int() (upstream rule X11): `lst[Proxy(0.0)]` is `lst[0]`.
+INDEX_USERS = (operator.getitem, operator.delitem, set_one)
 
 UNARY: list[Callable[[Any], Any]] = [
     operator.neg,
@@ -98,7 +107,7 @@ BINARY: list[Callable[[Any, Any], Any]] = [
     operator.contains,
     operator.getitem,
     operator.delitem,
-    lambda o, k: operator.setitem(o, k, 1),
+    set_one,
     lambda o, k: getattr(o, str(k)),
     lambda o, n: pow(o, 2, n),
 ]
@@ -154,6 +163,9 @@ def test_binary_operations_match(
     # `'%s' % p` treats any object with __getitem__ as a mapping of
     # arguments, and every proxy has one: not comparable.
     assume(not (op is operator.mod and isinstance(a, (str, bytes))))
+    assume(
+        proxy_left or op not in INDEX_USERS or hasattr(type(b), '__index__'),
+    )
     expected = outcome(lambda: op(copy.deepcopy(a), copy.deepcopy(b)))
     if proxy_left:
         got = outcome(lambda: op(proxy_of(a), copy.deepcopy(b)))
@@ -201,3 +213,29 @@ def test_failing_factories_never_crash(op: Callable[[Any], Any]) -> None:
         op(nested)
     except ProxyResolveError:
         pass
+
+
+@pytest.mark.parametrize(
+    'op',
+    [len, hash, str, repr, bool, iter, lambda p: p.append, lambda p: p[0]],
+)
+def test_deep_chains_of_proxies_raise_recursion_error(
+    op: Callable[[Any], Any],
+) -> None:
+    chain = _CHAINS.get(Proxy)
+    if chain is None:
+        chain = _CHAINS[Proxy] = [1]
+        for _ in range(50_000):
+            chain = _CHAINS[Proxy] = Proxy(SimpleFactory(chain), target=chain)
+    with pytest.raises(RecursionError):
+        op(chain)
+
+
+_CHAINS: dict[Any, Any] = {}
+
+
+def test_freeing_a_deep_chain_does_not_overflow_the_stack() -> None:
+    chain: Any = [1]
+    for _ in range(50_000):
+        chain = Proxy(SimpleFactory(chain), target=chain)
+    del chain
