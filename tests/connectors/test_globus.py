@@ -264,6 +264,24 @@ def test_consumer_process_at_the_other_site(
     ] == [(a, b), (b, a)]
 
 
+def _resolve(proxy: Any) -> Any:
+    """In a spawned process: use a proxy like its target."""
+    return dict(proxy)
+
+
+def test_proxy_resolves_in_a_spawned_process(
+    globus_http_sim: GlobusSimulation,
+) -> None:
+    from proxystore.store import Store
+
+    connector = GlobusConnector(site_endpoints(globus_http_sim, 0))
+    with Store('globus-proxy-test', connector) as store:
+        proxy = store.proxy({'answer': 42})
+        context = multiprocessing.get_context('spawn')
+        with ProcessPoolExecutor(1, mp_context=context) as pool:
+            assert pool.submit(_resolve, proxy).result() == {'answer': 42}
+
+
 def test_batch_is_one_task_per_destination(
     globus_sim: GlobusSimulation,
 ) -> None:
