@@ -33,6 +33,7 @@ from tests.fixtures.globus import FAILURE_CODE
 from tests.fixtures.globus import FAILURE_DESCRIPTION
 from tests.fixtures.globus import GlobusSimulation
 from tests.fixtures.globus import site_endpoints
+from tests.helpers.scripts import run_python
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -154,6 +155,22 @@ def test_key_equality_and_hash() -> None:
 
 def test_registered_kind() -> None:
     assert get_connector_type('globus') is GlobusConnector
+
+
+def test_kind_without_globus_sdk_names_the_install(tmp_path: Path) -> None:
+    script = tmp_path / 'no_globus_sdk.py'
+    script.write_text(
+        'import sys\n'
+        "sys.modules['globus_sdk'] = None  # as if it were not installed\n"
+        'from proxystore.connectors.registry import get_connector_type\n'
+        'try:\n'
+        "    get_connector_type('globus')\n"
+        'except ImportError as e:\n'
+        '    print(e)\n',
+    )
+    output = run_python(script).stdout
+    assert "pip install 'proxystore[globus]'" in output
+    assert 'proxystore.connectors.globus.GlobusConnector' in output
 
 
 def test_constructor_errors(globus_sim: GlobusSimulation) -> None:

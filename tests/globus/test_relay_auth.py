@@ -30,6 +30,7 @@ from tests.fixtures.globus import CLIENT_SECRET
 from tests.fixtures.globus import USER_NAME
 from tests.fixtures.globus import USER_SUB
 from tests.fixtures.globus import register_user_login
+from tests.helpers.scripts import run_python
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -89,3 +90,22 @@ def test_endpoint_without_login_exits_with_the_hint(
     assert info.value.code == 1
     assert 'proxystore-globus-auth login' in caplog.text
     assert len(globus_mock.calls) == 0
+
+
+def test_relay_without_globus_sdk(tmp_path: Path) -> None:
+    script = tmp_path / 'relay_without_globus_sdk.py'
+    script.write_text(
+        'import sys\n'
+        "sys.modules['globus_sdk'] = None  # as if it were not installed\n"
+        'from proxystore.p2p.relay import authenticate\n'
+        'print(authenticate.RELAY_RESOURCE_SERVER)\n'
+        'print(authenticate.NullAuthenticator().authenticate_user({}))\n'
+        'try:\n'
+        "    authenticate.GlobusAuthenticator('id', 'secret')\n"
+        'except ImportError as e:\n'
+        '    print(e)\n',
+    )
+    lines = run_python(script).stdout.splitlines()
+    assert lines[0] == ProxyStoreRelayScopes.resource_server
+    assert lines[1] == 'NullUser()'
+    assert 'pip install proxystore[globus]' in lines[2]
