@@ -159,11 +159,13 @@ hash_default(PyObject *target)
         PyObject *type, *value, *tb;
         PyErr_Fetch(&type, &value, &tb);
         PyErr_NormalizeException(&type, &value, &tb);
-        if (tb != NULL && value != NULL) {
-            PyException_SetTraceback(value, tb);
-        }
+        /* Kept without its traceback: the frames would keep the target
+         * alive after the proxy dropped it. */
         Py_XDECREF(type);
         Py_XDECREF(tb);
+        if (value != NULL) {
+            PyException_SetTraceback(value, Py_None);
+        }
         return value;
     }
     return PyLong_FromSsize_t(h);

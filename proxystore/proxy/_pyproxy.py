@@ -522,7 +522,8 @@ def _hash_default(target: Any) -> Any:
     try:
         return hash(target)
     except TypeError as e:
-        return e
+        # Without its traceback, whose frames would keep the target alive.
+        return e.with_traceback(None)
 
 
 def _default(get: Callable[[Any], Any], proxy: Any) -> Any:
