@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import pathlib
+
+import pytest
+
 from tests.helpers.docs import ROOT
 from tests.helpers.scripts import run_python
 
@@ -17,3 +23,39 @@ def test_quickstart_demo_runs() -> None:
     sizes = [int(s.replace(',', '')) for s in array_line.split()[1::2]]
     assert sizes[0] > 100_000_000
     assert sizes[1] <= 400
+
+
+def _kill_processes_under(directory: pathlib.Path) -> None:
+    """Kill leftover processes whose command line mentions `directory`."""
+    import psutil
+
+    for process in psutil.process_iter(['cmdline']):
+        if str(directory) in ' '.join(process.info['cmdline'] or ()):
+            with contextlib.suppress(psutil.Error):
+                process.kill()
+
+
+@pytest.mark.timeout(180)
+def test_parsl_example_runs_on_local_htex(tmp_path: pathlib.Path) -> None:
+    pytest.importorskip('parsl')
+    # Real HighThroughputExecutor workers on loopback, started with this
+    # interpreter: no console script is looked up on PATH.
+    env = {'TMPDIR': str(tmp_path), 'PATH': os.defpath}
+    try:
+        out = run_python(
+            ROOT / 'examples' / 'parsl_htex.py',
+            cwd=tmp_path,
+            env=env,
+            timeout=150,
+        ).stdout
+    finally:
+        _kill_processes_under(tmp_path)
+    assert 'worker got a Proxy with 100000 rows, total 4999950000' in out
+    assert 'result is a Proxy: sum=14999850000' in out
+    object_size, proxy_size = (
+        int(word.replace(',', ''))
+        for word in out.splitlines()[0].split()
+        if word[0].isdigit()
+    )
+    assert object_size > 300_000
+    assert proxy_size <= 400
