@@ -14,6 +14,8 @@ import globus_sdk
 from globus_sdk.gare import GlobusAuthorizationParameters
 from globus_sdk.scopes import AuthScopes
 
+from proxystore.globus.app import GlobusLoginRequiredError
+from proxystore.globus.app import auth_refusals
 from proxystore.globus.app import get_client_credentials_from_env
 from proxystore.globus.app import get_user_app
 from proxystore.globus.app import is_client_login
@@ -97,8 +99,13 @@ def whoami() -> None:
     if app.login_required():
         click.echo(f'Not logged in. Run `{LOGIN_HINT}`.', err=True)
         raise SystemExit(1)
-    authorizer = app.get_authorizer(AuthScopes.resource_server)
-    info = globus_sdk.AuthClient(authorizer=authorizer).userinfo()
+    try:
+        with auth_refusals():
+            authorizer = app.get_authorizer(AuthScopes.resource_server)
+            info = globus_sdk.AuthClient(authorizer=authorizer).userinfo()
+    except GlobusLoginRequiredError as e:
+        click.echo(str(e), err=True)
+        raise SystemExit(1) from e
     name = info.get('preferred_username') or info.get('sub')
     email = info.get('email')
     click.echo(

@@ -147,6 +147,28 @@ def test_whoami_and_logout(globus_home: Path, globus_mock: Any) -> None:
     assert _run('whoami').exit_code == 1
 
 
+def test_whoami_with_a_revoked_refresh_token(
+    globus_home: Path,
+    globus_mock: Any,
+) -> None:
+    assert _login(globus_mock).exit_code == 0
+    storage = get_token_storage()
+    auth = storage.get_token_data('auth.globus.org')
+    assert auth is not None
+    auth.expires_at_seconds = 0  # expired: a refresh is needed
+    storage.store_token_data_by_resource_server({'auth.globus.org': auth})
+    storage.close()
+    load_response(
+        globus_sdk.NativeAppAuthClient.oauth2_exchange_code_for_tokens,
+        case='invalid_grant',
+        requests_mock=globus_mock,
+    )
+    result = _run('whoami')
+    assert result.exit_code == 1
+    assert 'Globus Auth refused the stored tokens' in result.output
+    assert 'proxystore-globus-auth login' in result.output
+
+
 def test_whoami_with_client_identity(globus_client_env: Path) -> None:
     result = _run('whoami')
     assert result.exit_code == 0
