@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 import pickle
 import re
 import threading
@@ -330,3 +331,32 @@ def test_polling_factory_pickle(file_store: Store[Any]) -> None:
     assert clone.polling_backoff_factor == 1.5
     assert clone.polling_interval_limit == 4
     assert clone.polling_timeout == 9
+
+
+def test_resolve_async_logs_and_uses_the_shared_pool(
+    file_store: Store[Any],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    key = file_store.put('value')
+    names: list[str] = []
+
+    def record_thread(data: Any) -> Any:
+        names.append(threading.current_thread().name)
+        return deserialize(data)
+
+    factory: StoreFactory[Any, Any] = StoreFactory(
+        key,
+        file_store.config(),
+        deserializer=record_thread,
+    )
+    with caplog.at_level(logging.DEBUG, logger='proxystore.store.factory'):
+        factory.resolve_async()
+        assert factory.resolve() == 'value'
+    assert f'Starting asynchronous resolve of {key}' in caplog.messages
+    assert names[0].startswith('proxystore-resolve')
+    # Pickling drops the pending fetch.
+    plain: StoreFactory[Any, Any] = StoreFactory(key, file_store.config())
+    plain.resolve_async()
+    clone = pickle.loads(pickle.dumps(plain))
+    assert clone._obj_future is None
+    assert plain.resolve() == 'value'
