@@ -479,8 +479,16 @@ def test_check_nat_command(
 
 
 def test_console_script_installed() -> None:
+    import importlib.metadata
+
+    (script,) = importlib.metadata.entry_points(
+        group='console_scripts',
+        name='proxystore-endpoint',
+    )
+    assert script.load() is cli
+    # Run through this interpreter: the venv's bin need not be on PATH.
     result = subprocess.run(
-        ['proxystore-endpoint', '--help'],
+        [sys.executable, '-m', 'proxystore.endpoint.cli', '--help'],
         capture_output=True,
         text=True,
         check=False,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import pathlib
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 
@@ -29,7 +30,15 @@ pytestmark = pytest.mark.timeout(120)
 def relay_address() -> Iterator[str]:
     port = free_port()
     process = subprocess.Popen(
-        ['proxystore-relay', '--host', '127.0.0.1', '--port', str(port)],
+        [
+            sys.executable,
+            '-m',
+            'proxystore.p2p.relay.run',
+            '--host',
+            '127.0.0.1',
+            '--port',
+            str(port),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
