@@ -13,8 +13,10 @@ Routes (all but `GET /` require the bearer token when one is configured):
 
 `endpoint` is optional and names the endpoint that owns the blob. Status
 codes and bodies follow upstream ProxyStore: 400 `request missing key`,
-`<value> is not a valid UUID4` and `received empty payload`, 404 `no data
+and `<value> is not a valid UUID4`, 404 `no data
 associated with request key`, 500 with the text of a failed peer request.
+Unlike upstream, an empty body is stored (upstream answers 400 `received
+empty payload`): connectors may store empty objects.
 Beyond upstream: 400 for a malformed key, 401 for a missing or wrong
 token, 413 for a blob over `max_object_size`, 502 for an unreachable peer.
 
@@ -49,7 +51,6 @@ from proxystore.endpoint.protocol import HEADER_TIMEOUT
 from proxystore.endpoint.protocol import HTTPProtocol
 from proxystore.endpoint.protocol import Request
 from proxystore.endpoint.protocol import Response
-from proxystore.endpoint.storage import blob_size
 from proxystore.endpoint.storage import check_object_size
 
 logger = logging.getLogger(__name__)
@@ -59,7 +60,6 @@ _EXISTS_TRUE = Response(200, b'{"exists": true}', 'application/json')
 _EXISTS_FALSE = Response(200, b'{"exists": false}', 'application/json')
 _HEALTH = Response(200, b'{"status": "ok"}', 'application/json')
 _MISSING_KEY = Response(400, b'request missing key')
-_EMPTY_PAYLOAD = Response(400, b'received empty payload')
 _NOT_FOUND_BLOB = Response(404, b'no data associated with request key')
 _UNAUTHORIZED = Response(
     401,
@@ -108,8 +108,6 @@ async def _get(endpoint: Any, request: Request) -> Response:
 
 async def _set(endpoint: Any, request: Request) -> Response:
     key, peer = request.context
-    if blob_size(request.body) == 0:
-        return _EMPTY_PAYLOAD
     await endpoint.set(key, request.body, endpoint=peer)
     return _EMPTY
 
@@ -247,8 +245,6 @@ class EndpointHandlers:
             return Response(400, str(e).encode()), None
         if request.path not in _WITH_BODY:
             return None, 0
-        if request.content_length == 0:
-            return _EMPTY_PAYLOAD, None
         limit = self.max_object_size
         if request.content_length is not None:
             try:
