@@ -29,11 +29,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import contextlib
 import json
 import logging
 import re
-import socket
 import uuid as uuid_module
 from collections.abc import Callable
 from collections.abc import Iterator
@@ -86,9 +84,6 @@ under the relay's default 512 KiB peer-data frame limit.
 
 MAX_MESSAGE_SIZE_DEFAULT = 2**31
 """Default largest message (bytes) a connection accepts from its peer."""
-
-SOCKET_BUFFER = 4 * 2**20
-"""Kernel buffer size asked for on each ICE socket."""
 
 BUFFER_HIGH_WATER = 2**20
 """Bytes queued on a data channel before `send` waits for it to drain."""
@@ -419,7 +414,6 @@ class PeerConnection(_BaseConnection):
             self._open_channels >= self._expected_channels
             and not self._handshake_success.done()
         ):
-            _enlarge_socket_buffers(self._pc)
             self._handshake_success.set_result(True)
 
     def _on_datachannel(self, channel: RTCDataChannel) -> None:
@@ -706,27 +700,6 @@ class RelayedConnection(_BaseConnection):
             return
         self._closed = True
         self._run_close_callbacks()
-
-
-def _enlarge_socket_buffers(pc: RTCPeerConnection) -> None:
-    """Give the ICE sockets large kernel buffers (up to `SOCKET_BUFFER`).
-
-    With the default buffers (about 200 KiB) a receiver that falls behind
-    drops datagrams, and SCTP halves its window on each loss. The kernel
-    caps the size at `net.core.rmem_max`/`wmem_max`.
-    """
-    try:
-        sctp: Any = pc.sctp
-        protocols = sctp.transport.transport._connection._protocols
-        sockets = [p.transport.get_extra_info('socket') for p in protocols]
-    except AttributeError:  # pragma: no cover
-        return
-    for sock in sockets:
-        if sock is None:  # pragma: no cover
-            continue
-        for option in (socket.SO_RCVBUF, socket.SO_SNDBUF):
-            with contextlib.suppress(OSError):
-                sock.setsockopt(socket.SOL_SOCKET, option, SOCKET_BUFFER)
 
 
 def _selected_candidate_types(pc: RTCPeerConnection) -> set[str] | None:
