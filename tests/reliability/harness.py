@@ -283,6 +283,7 @@ def run_kills(medium: Medium, kills: int, size: int) -> Report:
             _, *started = _expect(parent, 'start')
             in_flight = (started[0], started[1])
             time.sleep(rng.uniform(0.1, 0.7) * duration)
+            assert process.pid is not None
             os.kill(process.pid, signal.SIGKILL)
         finally:
             process.join(_TIMEOUT_S)

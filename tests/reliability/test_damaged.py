@@ -13,6 +13,7 @@ from collections.abc import Callable
 import pytest
 
 from proxystore.connectors.file import FileConnector
+from proxystore.connectors.file import FileKey
 from proxystore.serialize import SerializationError
 from proxystore.store import Store
 
@@ -37,8 +38,8 @@ def test_damaged_file_raises_naming_key_and_touches_nothing_else(
 ) -> None:
     connector = FileConnector(str(tmp_path / 'store'))
     with Store('damaged', connector, cache_size=0) as store:
-        key = store.put(obj)
-        other = store.put(obj)
+        key = FileKey(*store.put(obj))
+        other = FileKey(*store.put(obj))
         path = pathlib.Path(connector.store_dir) / key.filename
         path.write_bytes(damage(path.read_bytes()))
         with pytest.raises(SerializationError) as info:
