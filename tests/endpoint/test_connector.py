@@ -47,6 +47,31 @@ def test_no_reachable_endpoint(tmp_path: pathlib.Path) -> None:
         EndpointConnector([str(uuid.uuid4())], proxystore_dir=home)
 
 
+def test_never_started_endpoint_is_skipped(
+    tmp_path: pathlib.Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    home = str(tmp_path)
+    config = new_endpoint_config('idle', port=free_port(), proxystore_dir=home)
+    assert config.host is None
+    with pytest.raises(EndpointConnectorError, match=config.uuid):
+        EndpointConnector([config.uuid], proxystore_dir=home)
+    assert 'has not been started' in caplog.text
+
+
+def test_upstream_attributes(
+    endpoint_connector: Any,
+    shared_endpoint: Any,
+) -> None:
+    assert endpoint_connector.endpoints == [uuid.UUID(shared_endpoint.uuid)]
+    assert endpoint_connector.endpoint_host == '127.0.0.1'
+    assert endpoint_connector.endpoint_port == shared_endpoint.port
+    assert endpoint_connector.address == shared_endpoint.local_url()
+    key = endpoint_connector.new_key()
+    assert key.endpoint_id == shared_endpoint.uuid
+    uuid.UUID(key.object_id, version=4)
+
+
 def test_bad_arguments() -> None:
     with pytest.raises(
         ValueError, match='At least one endpoint must be specified'
