@@ -14,9 +14,11 @@ Storage layout, per object key `K`:
   `MULTI`/`EXEC` transaction, which the server applies at once, so neither
   `get` nor `exists` sees a partially written object; and if the writer
   dies (or its connection drops) before `EXEC`, the server discards the
-  queued commands, so a killed writer leaves nothing behind. Redis evicts
-  keys whole, so losing either key under memory pressure makes the object
-  read as missing, never as truncated.
+  queued commands, so a killed writer leaves nothing behind. The server
+  holds the queued chunks until `EXEC` and then copies them into the
+  list, so storing a chunked object briefly takes about twice its size
+  in server memory. Redis evicts keys whole, so losing either key under
+  memory pressure makes the object read as missing, never as truncated.
 
 Earlier versions built chunk lists at `K::partial` and renamed them once
 complete; a killed writer left its `K::partial` behind. Writing or
