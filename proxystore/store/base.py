@@ -1032,8 +1032,6 @@ class Store(CloseOnExit, Generic[ConnectorT]):
             NonProxiableTypeError: If `obj` is a non-proxiable type and
                 `skip_nonproxiable` is `False`.
         """
-        from proxystore.store.ref import OwnedProxy
-
         (proxy,) = self._proxy_objects(
             OwnedProxy,
             [obj],
