@@ -429,6 +429,9 @@ class HTTPProtocol(asyncio.Protocol):
 
     def on_message_begin(self) -> None:
         """Start a new request."""
+        if self._close_after:
+            # An answer with `Connection: close` went out: read no more.
+            raise ConnectionAbortedError('connection is closing')
         self._reset()
         self._in_head = True
         self._receiving = True
@@ -484,7 +487,14 @@ class HTTPProtocol(asyncio.Protocol):
         length = request.content_length or 0
         if length > CONTIGUOUS_LIMIT:
             self._buffer = allocate(length)
-        if self._expect_continue and self._transport is not None:
+        if (
+            self._expect_continue
+            and self._transport is not None
+            and self._worker is None
+            and not self._queue
+        ):
+            # (Behind a pending answer it would come out of order; the
+            # client then sends the body after its own wait.)
             self._transport.write(b'HTTP/1.1 100 Continue\r\n\r\n')
 
     def _refuse_early(self, refusal: Response) -> None:

@@ -300,3 +300,18 @@ def test_chunked_upload_over_limit_is_refused_and_dropped(
         ).result(WAIT)
         is False
     )
+
+
+@pytest.mark.timeout(60)
+def test_nothing_is_answered_after_an_early_refusal(server: Server) -> None:
+    with server.connect() as sock:
+        sock.sendall(
+            b'POST /set?key=big HTTP/1.1\r\nHost: x\r\n'
+            b'Content-Length: %d\r\n\r\n' % (LIMIT + 1)
+            + b'y' * (LIMIT + 1)
+            + b'GET /exists?key=big HTTP/1.1\r\nHost: x\r\n\r\n',
+        )
+        reader = sock.makefile('rb')
+        assert reader.readline().startswith(b'HTTP/1.1 413')
+        rest = reader.read()  # until the server closes
+        assert b'HTTP/1.1' not in rest
