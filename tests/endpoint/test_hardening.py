@@ -307,7 +307,8 @@ def test_nothing_is_answered_after_an_early_refusal(server: Server) -> None:
     with server.connect() as sock:
         sock.sendall(
             b'POST /set?key=big HTTP/1.1\r\nHost: x\r\n'
-            b'Content-Length: %d\r\n\r\n' % (LIMIT + 1)
+            b'Content-Length: %d\r\n\r\n'
+            % (LIMIT + 1)
             + b'y' * (LIMIT + 1)
             + b'GET /exists?key=big HTTP/1.1\r\nHost: x\r\n\r\n',
         )
