@@ -478,6 +478,21 @@ def test_check_nat_command(
     assert calls == [('0.0.0.0', 54320), ('127.0.0.1', 0)]
 
 
+def test_check_nat_runs_the_real_check(
+    home: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # No STUN servers configured: the real check runs and fails cleanly.
+    monkeypatch.setenv('PROXYSTORE_STUN_SERVERS', '')
+    result = run(home, 'check-nat', '--port', '0')
+    assert result.exit_code == 0
+    assert text(result).splitlines() == [
+        'INFO: Checking NAT type. This may take a moment...',
+        'ERROR: Failed to determine NAT type: No STUN servers returned a '
+        'valid response.',
+    ]
+
+
 def test_console_script_installed() -> None:
     import importlib.metadata
 
