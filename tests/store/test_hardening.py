@@ -38,7 +38,7 @@ OPERATIONS: dict[str, Callable[[Store[Any], Any], Any]] = {
 }
 
 
-@pytest.fixture(params=['local', 'file', 'redis'])
+@pytest.fixture(params=['local', 'file', 'redis', 'shm'])
 def open_store(
     request: pytest.FixtureRequest,
     tmp_path: pathlib.Path,
@@ -48,6 +48,10 @@ def open_store(
         connector: Any = LocalConnector()
     elif request.param == 'file':
         connector = FileConnector(str(tmp_path / 'store'))
+    elif request.param == 'shm':
+        from proxystore.connectors.shm import SharedMemoryConnector
+
+        connector = SharedMemoryConnector()
     else:
         from proxystore.connectors.redis import RedisConnector
 
