@@ -567,6 +567,23 @@ def _check_port_free(host: str, port: int, name: str) -> None:
             ) from None
 
 
+def _check_tls_files(config: EndpointConfig) -> None:
+    for kind, path in (
+        ('certificate', config.certfile),
+        ('key', config.keyfile),
+    ):
+        if path is None:
+            continue
+        try:
+            with open(path, 'rb'):
+                pass
+        except OSError as e:
+            raise EndpointCommandError(
+                f'Cannot read the TLS {kind} {path} of endpoint '
+                f'{config.name}: {e.strerror}.',
+            ) from None
+
+
 def prepare_start(
     name: str,
     proxystore_dir: str | None = None,
@@ -623,6 +640,7 @@ def prepare_start(
     config = config.model_copy(update=updates)
     write_config(config, endpoint_dir)
     _check_port_free(host, config.port, name)
+    _check_tls_files(config)
     return config, endpoint_dir
 
 
@@ -672,7 +690,9 @@ def start_endpoint(
         return 1
     except OSError as e:
         if e.errno == errno.EADDRINUSE:
-            logger.error(f'Port {config.port} of endpoint {name} is in use.')
+            logger.error(
+                f'Port {config.port} of endpoint {name} is already in use.',
+            )
         else:
             logger.error(f'Endpoint {name} failed: {e}')
         return 1
@@ -682,12 +702,24 @@ def start_endpoint(
     return 0
 
 
+def _finished(log_file: str, start: int) -> bool:
+    """Whether the log says, after offset `start`, that serving ended."""
+    try:
+        with open(log_file, 'rb') as f:
+            f.seek(start)
+            return b'Finished serving endpoint' in f.read()
+    except OSError:
+        return False
+
+
 def _log_tail(path: str, lines: int = 15) -> str:
     try:
-        with open(path, errors='replace') as f:
-            return ''.join(f.readlines()[-lines:])
+        with open(path, 'rb') as f:
+            f.seek(max(0, os.path.getsize(path) - 64 * 1024))
+            tail = f.read().decode(errors='replace')
     except OSError:
         return ''
+    return ''.join(tail.splitlines(keepends=True)[-lines:])
 
 
 def _answers(config: EndpointConfig) -> bool:
@@ -730,6 +762,7 @@ def launch_endpoint(
     command += ['--log-level', log_level, 'start', name, '--no-wait']
     with open(log_file, 'ab') as log:
         os.chmod(log_file, 0o600)
+        log_start = log.tell()
         launcher = subprocess.Popen(
             command,
             stdin=subprocess.DEVNULL,
@@ -747,7 +780,10 @@ def launch_endpoint(
             if _answers(config):
                 launcher.wait()
                 return config
-        elif seen is not None and not seen.is_running():
+        elif (seen is not None and not seen.is_running()) or _finished(
+            log_file,
+            log_start,
+        ):
             break  # the daemon died
         if exited_at is None and launcher.poll() is not None:
             exited_at = time.monotonic()

@@ -355,6 +355,32 @@ def test_port_in_use_is_a_clear_error(home: str) -> None:
     assert get_status('ep', home) is EndpointStatus.STOPPED
 
 
+def test_unreadable_certificate_is_a_clear_error(home: str) -> None:
+    configure(home, 'ep', '--certfile', '/nonexistent/cert.pem')
+    result = run(home, 'start', 'ep')
+    assert result.exit_code == 1
+    assert text(result) == (
+        'ERROR: Cannot read the TLS certificate /nonexistent/cert.pem of '
+        'endpoint ep: No such file or directory.\n'
+    )
+    assert get_status('ep', home) is EndpointStatus.STOPPED
+
+
+def test_failed_start_shows_the_log(
+    home: str,
+    tmp_path: pathlib.Path,
+) -> None:
+    certfile = tmp_path / 'not-a-certificate.pem'
+    certfile.write_text('garbage')
+    configure(home, 'ep', '--certfile', str(certfile))
+    result = run(home, 'start', 'ep')
+    assert result.exit_code == 1
+    output = text(result)
+    assert output.startswith('ERROR: Endpoint ep failed to start. Log ')
+    assert 'SSL' in output
+    assert get_status('ep', home) is EndpointStatus.STOPPED
+
+
 def test_status_values(home: str) -> None:
     assert get_status('ghost', home) is EndpointStatus.UNKNOWN
     configure(home)
