@@ -4,6 +4,7 @@ Usage:
     python -m benchmarks.run            # full run
     python -m benchmarks.run --quick    # smaller sizes, fewer repeats
     python -m benchmarks.run proxy file # only some sections
+    python -m benchmarks.run --plot DIR # also PNG charts of the ratios
 """
 
 from __future__ import annotations
@@ -48,6 +49,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument('sections', nargs='*', default=SECTIONS)
     parser.add_argument('--quick', action='store_true')
+    parser.add_argument(
+        '--plot',
+        metavar='DIR',
+        help='also write a PNG chart of each section\'s ratios into DIR',
+    )
     args = parser.parse_args(argv)
 
     rows: list[Row] = []
@@ -64,6 +70,11 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         print(format_table(rows), file=sys.stderr)
     print(format_table(rows))
+    if args.plot:
+        from benchmarks.plot import plot_rows
+
+        for path in plot_rows(rows, args.plot):
+            print(f'[plot] {path}', file=sys.stderr)
     return 0
 
 
