@@ -198,8 +198,13 @@ class Endpoint:
         self,
         endpoint: uuid_module.UUID | str,
         request: EndpointRequest,
-    ) -> EndpointRequest:
-        """Send `request` to peer `endpoint` and return its response.
+    ) -> Any:
+        """Run `request` on peer `endpoint`; return the operation's result.
+
+        The result is what the local operation returns: the object (or
+        `None`) for `get`, a bool for `exists`, `None` otherwise. The
+        request goes straight to the peer's HTTP server if it announced a
+        usable address, else over the peer connection.
 
         Raises:
             PeerRequestError: If the request cannot be sent or no answer
@@ -209,11 +214,9 @@ class Endpoint:
         manager = self.peer_manager
         assert manager is not None
         peer = uuid_module.UUID(validate_uuid(endpoint))
-        direct = await self._request_direct(manager, peer, request)
-        if direct is not None:
-            if direct.error is not None:
-                raise direct.error
-            return direct
+        done, result = await self._request_direct(manager, peer, request)
+        if done:
+            return result
         loop = asyncio.get_running_loop()
         future: asyncio.Future[EndpointRequest] = loop.create_future()
         self._pending[request.uuid] = future
@@ -233,7 +236,11 @@ class Endpoint:
             self._pending.pop(request.uuid, None)
         if response.error is not None:
             raise response.error
-        return response
+        if request.op == 'get':
+            return response.data
+        if request.op == 'exists':
+            return bool(response.exists)
+        return None
 
     async def _wait_response(
         self,
@@ -269,16 +276,17 @@ class Endpoint:
         manager: PeerManager,
         peer: uuid_module.UUID,
         request: EndpointRequest,
-    ) -> EndpointRequest | None:
-        """Send `request` to the peer's HTTP server if it is reachable.
+    ) -> tuple[bool, Any]:
+        """Run `request` on the peer's HTTP server if it is reachable.
 
-        Returns `None` if the peer announced no usable HTTP address, or
-        using it failed (the request then goes over the peer connection).
+        Returns `(True, result)`, or `(False, None)` if the peer announced
+        no usable HTTP address or using it failed (the request then goes
+        over the peer connection).
         """
         address = await manager.peer_http_address(peer)
         if address is None:
-            return None
-        # Imported here: aiohttp is needed only once a peer is reachable.
+            return False, None
+        # Imported here: only needed once a peer announces an address.
         from proxystore.endpoint.peers import DirectPathUnavailableError
         from proxystore.endpoint.peers import DirectPeers
 
@@ -288,16 +296,13 @@ class Endpoint:
                 timeout=self.peer_request_timeout,
             )
         try:
-            response = await self._direct.request(peer, address, request)
+            result = await self._direct.run(peer, address, request)
         except DirectPathUnavailableError as e:
             manager.direct_path_failed(peer, e)
-            return None
-        manager.direct_path_used(
-            peer,
-            len(request.data or b''),
-            len(response.data or b''),
-        )
-        return response
+            return False, None
+        received = len(result) if request.op == 'get' and result else 0
+        manager.direct_path_used(peer, len(request.data or b''), received)
+        return True, result
 
     def _new_request(
         self,
@@ -348,11 +353,11 @@ class Endpoint:
         validate_key(key)
         if self._is_peer_request(endpoint):
             assert endpoint is not None
-            response = await self._request_from_peer(
+            found: bool = await self._request_from_peer(
                 endpoint,
                 self._new_request('exists', key),
             )
-            return bool(response.exists)
+            return found
         return await self.storage.exists(key)
 
     async def get(
@@ -369,11 +374,11 @@ class Endpoint:
         validate_key(key)
         if self._is_peer_request(endpoint):
             assert endpoint is not None
-            response = await self._request_from_peer(
+            blob: Blob | None = await self._request_from_peer(
                 endpoint,
                 self._new_request('get', key),
             )
-            return response.data
+            return blob
         return await self.storage.get(key)
 
     async def set(
