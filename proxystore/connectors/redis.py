@@ -515,11 +515,13 @@ class RedisConnector(CloseOnExit):
             replies: list[bytes | None] = self._redis.mget(names)  # type: ignore[assignment]
             results = replies[0::2]
             chunked = [
-                (i, int(count))
-                for i, count in enumerate(replies[1::2])
+                (i, count)
+                for i, count in enumerate(map(_chunk_count, replies[1::2]))
                 if count is not None and results[i] is None
             ]
-            chunk_lists = self._get_chunk_lists([keys[i] for i, _ in chunked])
+            chunk_lists = self._get_chunk_lists(
+                [(names[2 * i], count) for i, count in chunked],
+            )
         for (i, count), chunks in zip(chunked, chunk_lists, strict=True):
             # A list of another length was evicted or is being rewritten.
             results[i] = b''.join(chunks) if len(chunks) == count else None
@@ -530,13 +532,18 @@ class RedisConnector(CloseOnExit):
 
     def _get_chunk_lists(
         self,
-        keys: Sequence[RedisKey],
+        lists: Sequence[tuple[str, int]],
     ) -> list[list[bytes]]:
-        if not keys:
+        """Fetch `(name, count)` lists, each up to one more than `count`.
+
+        One element more than expected is enough to tell a list of another
+        length; a longer list (damaged, or not ours) is never read whole.
+        """
+        if not lists:
             return []
         pipeline = self._redis.pipeline(transaction=False)
-        for key in keys:
-            pipeline.lrange(key.redis_key, 0, -1)
+        for name, count in lists:
+            pipeline.lrange(name, 0, count)
         return pipeline.execute()
 
     def new_key(self, obj: Buffer | None = None) -> RedisKey:
@@ -660,6 +667,22 @@ class RedisConnector(CloseOnExit):
 
 def _count_key(name: str) -> str:
     return f'{name}::chunks'
+
+
+_MAX_COUNT_DIGITS = 18
+"""Most digits a chunk count may have (real ones have a few)."""
+
+
+def _chunk_count(raw: bytes | None) -> int | None:
+    """The chunk count stored at `K::chunks`, or `None` if there is none.
+
+    A value that is not a positive decimal number (damaged, or written by
+    someone else) counts as no chunked object.
+    """
+    if raw is None or len(raw) > _MAX_COUNT_DIGITS or not raw.isdigit():
+        return None
+    count = int(raw)
+    return count if count > 0 else None
 
 
 def _partial_key(name: str) -> str:

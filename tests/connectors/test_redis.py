@@ -490,6 +490,47 @@ def test_partially_evicted_chunked_object_reads_as_missing(
     assert redis_connector.get_batch(batch) == [None, big, None, None]
 
 
+@pytest.mark.parametrize(
+    'count',
+    [b'', b'x', b'-2', b'0', b'2.0', b' 2', b'\xd9\xa2', b'9' * 5000],
+    ids=repr,
+)
+def test_damaged_chunk_count_reads_as_missing(
+    redis_connector: RedisConnector,
+    redis_client: redis.Redis,
+    count: bytes,
+) -> None:
+    big = random_bytes(2 * MIB + 1)
+    key, kept = redis_connector.put(big), redis_connector.put(big)
+    redis_client.set(f'{key.redis_key}::chunks', count)
+    assert redis_connector.get(key) is None
+    assert redis_connector.get_batch([key, kept]) == [None, big]
+    assert redis_connector.exists(key)  # damaged, left for inspection
+    redis_connector.evict(key)
+    assert redis_client.exists(key.redis_key, f'{key.redis_key}::chunks') == 0
+
+
+def test_list_longer_than_its_count_is_not_read_whole(
+    redis_connector: RedisConnector,
+    redis_client: redis.Redis,
+) -> None:
+    key = redis_connector.new_key()
+    name = key.redis_key
+    chunk = random_bytes(256 * 1024)
+    redis_client.rpush(name, *([chunk] * 40))  # 10 MiB
+    redis_client.set(f'{name}::chunks', 1)
+
+    def sent() -> int:
+        stats = redis_client.info('stats')
+        return int(stats['total_net_output_bytes'])
+
+    before = sent()
+    assert redis_connector.get(key) is None
+    # Two chunks at most (one more than the count tells the length).
+    assert sent() - before < 3 * len(chunk)
+    redis_connector.evict(key)
+
+
 def test_chunk_size_falls_back_when_config_is_disabled() -> None:
     with redis_server_in_tmpdir('--rename-command', 'CONFIG', '') as server:
         with RedisConnector(server.host, server.port) as connector:
