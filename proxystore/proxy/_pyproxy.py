@@ -18,7 +18,6 @@ import operator
 import sys
 import threading
 from collections.abc import Callable
-from collections.abc import Mapping
 from typing import Any
 
 _FORWARDED = frozenset(
@@ -47,19 +46,9 @@ def set_resolver(func: Callable[[Any], Any]) -> None:
     _resolver = func
 
 
-def _mro_dicts(cls: type) -> tuple[Mapping[str, Any], ...]:
-    return cls._proxy_layout[0]  # type: ignore[attr-defined,no-any-return]
-
-
 def _on_type(cls: type, name: str) -> bool:
-    return any(name in d for d in _mro_dicts(cls))
-
-
-def _type_lookup(cls: type, name: str) -> Any:
-    for d in _mro_dicts(cls):
-        if name in d:
-            return d[name]
-    return None
+    dicts, names, _ = cls._proxy_layout  # type: ignore[attr-defined]
+    return name in names or any(name in d for d in dicts)
 
 
 def _attribute_error(proxy: Any, name: str) -> AttributeError:
@@ -116,7 +105,9 @@ class ProxyBase:
         if name == '__class__':
             return _class_of(self)
         cls = type(self)
-        dicts, has_dict = cls._proxy_layout  # type: ignore[attr-defined]
+        dicts, names, has_dict = cls._proxy_layout  # type: ignore[attr-defined]
+        if name in names:
+            return _object_getattribute(self, name)
         for d in dicts:
             if name in d:
                 return _object_getattribute(self, name)
@@ -635,11 +626,20 @@ def setup(
 
 
 def prepare_class(cls: type) -> None:
-    """Record the type dictionaries a subclass looks names up in."""
+    """Record where names of a proxy class are looked up.
+
+    The dictionaries of the classes above `ProxyBase` in the MRO (the
+    library's own, frozen once imported) are merged into one set of names;
+    those of `Proxy` and its subclasses are kept as live views, so that
+    class attributes added later are found.
+    """
     if not (isinstance(cls, type) and issubclass(cls, ProxyBase)):
         raise TypeError('expected a ProxyBase subclass')
-    dicts = tuple(klass.__dict__ for klass in cls.__mro__)
-    layout = (dicts, bool(cls.__dictoffset__))
+    mro = cls.__mro__
+    split = mro.index(ProxyBase)
+    dicts = tuple(klass.__dict__ for klass in mro[:split])
+    names = frozenset().union(*(klass.__dict__ for klass in mro[split:]))
+    layout = (dicts, names | {'_proxy_layout'}, bool(cls.__dictoffset__))
     type.__setattr__(cls, '_proxy_layout', layout)
 
 
