@@ -31,6 +31,7 @@ import secrets
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -568,20 +569,22 @@ def _check_port_free(host: str, port: int, name: str) -> None:
 
 
 def _check_tls_files(config: EndpointConfig) -> None:
-    for kind, path in (
-        ('certificate', config.certfile),
-        ('key', config.keyfile),
-    ):
-        if path is None:
-            continue
-        try:
-            with open(path, 'rb'):
-                pass
-        except OSError as e:
-            raise EndpointCommandError(
-                f'Cannot read the TLS {kind} {path} of endpoint '
-                f'{config.name}: {e.strerror}.',
-            ) from None
+    if config.certfile is None:
+        return
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(
+            config.certfile,
+            config.keyfile,
+        )
+    except (OSError, ssl.SSLError) as e:
+        files = ' and '.join(
+            path for path in (config.certfile, config.keyfile) if path
+        )
+        reason = e.strerror or str(e)
+        raise EndpointCommandError(
+            f'Cannot load the TLS certificate of endpoint {config.name} '
+            f'from {files}: {reason}.',
+        ) from None
 
 
 def prepare_start(
