@@ -40,10 +40,12 @@ def plot_section(section: str, rows: list[Row], path: pathlib.Path) -> None:
 
     matplotlib.use('Agg')
     from matplotlib import pyplot
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
 
-    labels = [textwrap.fill(row.name, 48) for row in rows]
-    height = 0.9 + 0.5 * sum(label.count('\n') + 1 for label in labels)
-    figure, axes = pyplot.subplots(figsize=(9, max(2.0, height)))
+    labels = [textwrap.fill(row.name, 52) for row in rows]
+    height = 1.6 + 0.3 * sum(label.count('\n') + 1 for label in labels)
+    figure, axes = pyplot.subplots(figsize=(9, max(2.2, height)))
     try:
         positions = list(range(len(rows)))
         axes.barh(
@@ -66,7 +68,7 @@ def plot_section(section: str, rows: list[Row], path: pathlib.Path) -> None:
                     [position - 0.4, position + 0.4],
                     color='black',
                     linestyle='--',
-                    linewidth=1,
+                    linewidth=1.5,
                 )
         axes.set_yticks(positions, labels, fontsize=9)
         axes.invert_yaxis()
@@ -75,13 +77,29 @@ def plot_section(section: str, rows: list[Row], path: pathlib.Path) -> None:
             [row.value for row in rows]
             + [target_limit(row.target) or 0 for row in rows],
         )
-        axes.set_xlim(0, right * 1.18)
-        axes.set_xlabel('ratio against the physical limit (1.0 = the limit)')
-        axes.set_title(
-            f'{section}: green meets its target (dashed line), red does not',
-            fontsize=10,
+        values = [row.value for row in rows if row.value > 0]
+        if values and max(values) / min(values) > 30:
+            # Ratios over orders of magnitude: a log axis keeps the small
+            # ones readable.
+            axes.set_xscale('log')
+            axes.set_xlim(min(values) / 1.5, right * 2.5)
+        else:
+            axes.set_xlim(0, right * 1.18)
+        axes.set_xlabel('ratio against the physical limit (1 = the limit)')
+        axes.set_title(section, fontsize=11)
+        figure.legend(
+            handles=[
+                Patch(color=_COLOURS[True], label='meets its target'),
+                Patch(color=_COLOURS[False], label='misses its target'),
+                Patch(color=_COLOURS[None], label='report only'),
+                Line2D([], [], color='black', linestyle='--', label='target'),
+            ],
+            fontsize=8,
+            loc='lower center',
+            ncol=4,
+            frameon=False,
         )
-        figure.tight_layout()
+        figure.tight_layout(rect=(0, 0.55 / figure.get_figheight(), 1, 1))
         figure.savefig(path, dpi=80)
     finally:
         pyplot.close(figure)
