@@ -591,13 +591,31 @@ class RedisConnector(CloseOnExit):
     def set(self, key: RedisKey, obj: Buffer | Sequence[Buffer]) -> None:
         """Associate an object with a key from `new_key()`.
 
+        An object already under the key is replaced whole (with its
+        chunks, if it had any).
+
         Raises:
             TypeError: If `obj` is not bytes-like. Nothing is stored.
         """
-        self._write([key], [_Payload.wrap(obj)])
+        self._write([key], [_Payload.wrap(obj)], replace=True)
         logger.debug('SET %s', key)
 
-    def _write(self, keys: list[RedisKey], payloads: list[_Payload]) -> None:
+    def _write(
+        self,
+        keys: list[RedisKey],
+        payloads: list[_Payload],
+        *,
+        replace: bool = False,
+    ) -> None:
+        """Store `payloads` under `keys`.
+
+        Args:
+            keys: Keys to write.
+            payloads: One payload per key.
+            replace: The keys may hold objects already (`set`), so a
+                small object also removes an earlier object's chunk
+                count. Keys fresh from `new_key()` (`put`) hold nothing.
+        """
         if not keys:
             return
         names = [self._namespace.name(key) for key in keys]
@@ -610,13 +628,18 @@ class RedisConnector(CloseOnExit):
                     small[name] = payload
                 else:
                     large[name] = payload.split(chunk_size)
-            if not large:
+            if not large and not replace:
                 self._redis.mset(small)  # type: ignore[arg-type]
                 return
             # One transaction: applied whole at EXEC, or (writer killed,
             # connection dropped) discarded whole by the server.
             pipeline = self._redis.pipeline(transaction=True)
             if small:
+                if replace:
+                    pipeline.delete(
+                        *(_count_key(name) for name in small),
+                        *(_partial_key(name) for name in small),
+                    )
                 pipeline.mset(small)  # type: ignore[arg-type]
             for name, chunks in large.items():
                 pipeline.delete(*_all_keys(name))

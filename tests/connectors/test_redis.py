@@ -490,6 +490,24 @@ def test_partially_evicted_chunked_object_reads_as_missing(
     assert redis_connector.get_batch(batch) == [None, big, None, None]
 
 
+def test_set_replaces_a_chunked_object_whole(
+    redis_connector: RedisConnector,
+    redis_client: redis.Redis,
+) -> None:
+    key = redis_connector.new_key()
+    name = key.redis_key
+    redis_connector.set(key, random_bytes(2 * MIB + 1))
+    assert redis_client.exists(f'{name}::chunks') == 1
+    calls = calls_during(redis_client, lambda: redis_connector.set(key, b'x'))
+    # One transaction, so no reader sees the list without its count.
+    assert calls == {'multi': 1, 'del': 1, 'mset': 1, 'exec': 1}
+    assert redis_connector.get(key) == b'x'
+    assert redis_client.exists(f'{name}::chunks', f'{name}::partial') == 0
+    big = random_bytes(2 * MIB + 2)
+    redis_connector.set(key, big)
+    assert redis_connector.get(key) == big
+
+
 @pytest.mark.parametrize(
     'count',
     [b'', b'x', b'-2', b'0', b'2.0', b' 2', b'\xd9\xa2', b'9' * 5000],
