@@ -26,20 +26,10 @@ from tests.fixtures.processes import stop_process
 
 _SERVE = (
     'import sys\n'
-    'import proxystore.endpoint.serve as serve_module\n'
     'from proxystore.endpoint.config import read_config\n'
-    # Announce the endpoint's HTTP address to peers (the direct path) if
-    # serve() does not do so itself.
-    'build = serve_module._peer_manager\n'
-    'def _peer_manager(config):\n'
-    '    manager = build(config)\n'
-    '    if manager is not None and manager.http_address is None:\n'
-    '        manager.http_address = config.address()\n'
-    '        manager.http_token = config.token\n'
-    '    return manager\n'
-    'serve_module._peer_manager = _peer_manager\n'
-    'serve_module.serve(read_config(sys.argv[1]), use_uvloop=False,\n'
-    '                   log_file=sys.argv[1] + "/log.txt")\n'
+    'from proxystore.endpoint.serve import serve\n'
+    'serve(read_config(sys.argv[1]), use_uvloop=False,\n'
+    '      log_file=sys.argv[1] + "/log.txt")\n'
 )
 
 
