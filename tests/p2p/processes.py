@@ -24,7 +24,9 @@ from proxystore.endpoint.config import write_config
 from tests.fixtures.ports import free_port
 from tests.fixtures.processes import stop_process
 
-_SERVE = (
+SERVE_SCRIPT = (
+    # python -c SERVE_SCRIPT ENDPOINT_DIR: serve that endpoint, log to
+    # ENDPOINT_DIR/log.txt.
     'import sys\n'
     'from proxystore.endpoint.config import read_config\n'
     'from proxystore.endpoint.serve import serve\n'
@@ -132,7 +134,7 @@ def endpoint_processes(
             configs[name] = config
             processes[name] = stack.enter_context(
                 _process(
-                    [sys.executable, '-c', _SERVE, str(directory)],
+                    [sys.executable, '-c', SERVE_SCRIPT, str(directory)],
                     home / f'{name}.out',
                     env,
                 ),

@@ -32,6 +32,7 @@ from proxystore.endpoint.config import EndpointConfig
 from proxystore.endpoint.config import EndpointRelayConfig
 from proxystore.endpoint.config import write_config
 from tests.fixtures.processes import stop_process
+from tests.p2p.processes import SERVE_SCRIPT
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 RELAY = '198.51.100.1'
@@ -206,14 +207,6 @@ _WAIT_PORT = (
     '    time.sleep(0.1)\n'
 )
 
-_SERVE = (
-    'import sys\n'
-    'from proxystore.endpoint.config import read_config\n'
-    'from proxystore.endpoint.serve import serve\n'
-    'serve(read_config(sys.argv[1]), use_uvloop=False,\n'
-    '      log_file=sys.argv[1] + "/log.txt")\n'
-)
-
 _PUT = (
     'import sys\n'
     'from proxystore.endpoint import client\n'
@@ -302,13 +295,13 @@ def test_peering_across_nats(
         with (
             net.process(
                 'ha',
-                [sys.executable, '-c', _SERVE, str(dir_a)],
+                [sys.executable, '-c', SERVE_SCRIPT, str(dir_a)],
                 tmp_path / 'a.out',
                 env,
             ),
             net.process(
                 'hb',
-                [sys.executable, '-c', _SERVE, str(dir_b)],
+                [sys.executable, '-c', SERVE_SCRIPT, str(dir_b)],
                 tmp_path / 'b.out',
                 env,
             ),
