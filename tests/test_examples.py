@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import os
 import pathlib
+import subprocess
+import sys
 
 import pytest
 
@@ -59,3 +61,40 @@ def test_parsl_example_runs_on_local_htex(tmp_path: pathlib.Path) -> None:
     )
     assert object_size > 300_000
     assert proxy_size <= 400
+
+
+@pytest.mark.timeout(180)
+def test_suite_parts_pass_without_scripts_on_path(
+    tmp_path: pathlib.Path,
+) -> None:
+    # The console scripts and the test suite run through this interpreter
+    # alone: nothing relies on the environment's bin folder being on PATH.
+    env = {**os.environ, 'PATH': os.defpath, 'PYTHONPATH': str(ROOT)}
+    for module in ('proxystore.endpoint.cli', 'proxystore.p2p.relay.run'):
+        result = subprocess.run(
+            [sys.executable, '-m', module, '--help'],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        assert 'Usage:' in result.stdout or 'usage:' in result.stdout
+    selected = [
+        'tests/endpoint/test_cli.py::test_console_script_installed',
+        'tests/test_readme.py::test_file_connector_block',
+        'tests/docs/test_pages.py::test_endpoint_cli_block_runs',
+    ]
+    result = subprocess.run(
+        [sys.executable, '-m', 'pytest', '-q', '-p', 'no:cacheprovider']
+        + ['--basetemp', str(tmp_path / 'basetemp'), *selected],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=150,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert '3 passed' in result.stdout
