@@ -47,6 +47,10 @@ CONNECTION_CHECK_INTERVAL = 1.0
 """Seconds between checks that a peer awaited for an answer is connected."""
 
 
+class _ConnectionLostError(PeerConnectionError):
+    """The connection to a peer closed while a request awaited its answer."""
+
+
 class EndpointMode(enum.Enum):
     """Whether an endpoint forwards requests to peers."""
 
@@ -217,12 +221,54 @@ class Endpoint:
         done, result = await self._request_direct(manager, peer, request)
         if done:
             return result
+        # Every operation is idempotent: if the connection is lost before
+        # the answer comes, the request is sent once more (a new
+        # connection is made).
+        for attempt in range(2):
+            try:
+                response = await self._send_and_wait(manager, peer, request)
+                break
+            except _ConnectionLostError as e:
+                if attempt == 1:
+                    raise PeerRequestError(
+                        f'Request to peer {peer} failed: {e}',
+                    ) from e
+                logger.info(
+                    'Connection to peer %s lost during a %s request: '
+                    'retrying once',
+                    peer,
+                    request.op,
+                )
+        if response.error is not None:
+            raise response.error
+        if request.op == 'get':
+            return response.data
+        if request.op == 'exists':
+            return bool(response.exists)
+        return None
+
+    async def _send_and_wait(
+        self,
+        manager: PeerManager,
+        peer: uuid_module.UUID,
+        request: EndpointRequest,
+    ) -> EndpointRequest:
+        """Send `request` over the peer connection; return the response.
+
+        Raises:
+            _ConnectionLostError: If the connection closed before the
+                peer answered.
+            PeerRequestError: If sending failed, or no answer came within
+                `peer_request_timeout`.
+        """
         loop = asyncio.get_running_loop()
         future: asyncio.Future[EndpointRequest] = loop.create_future()
         self._pending[request.uuid] = future
         try:
             await manager.send(peer, encode_request(request))
-            response = await self._wait_response(manager, peer, future)
+            return await self._wait_response(manager, peer, future)
+        except _ConnectionLostError:
+            raise
         except asyncio.TimeoutError as e:
             raise PeerRequestError(
                 f'Request to peer {peer} failed: no response within '
@@ -234,13 +280,6 @@ class Endpoint:
             ) from e
         finally:
             self._pending.pop(request.uuid, None)
-        if response.error is not None:
-            raise response.error
-        if request.op == 'get':
-            return response.data
-        if request.op == 'exists':
-            return bool(response.exists)
-        return None
 
     async def _wait_response(
         self,
@@ -252,7 +291,7 @@ class Endpoint:
 
         Raises:
             asyncio.TimeoutError: After `peer_request_timeout` seconds.
-            PeerConnectionError: If the connection to the peer is gone.
+            _ConnectionLostError: If the connection to the peer is gone.
         """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.peer_request_timeout
@@ -267,7 +306,7 @@ class Endpoint:
             if done:
                 return future.result()
             if not manager.has_connection(peer):
-                raise PeerConnectionError(
+                raise _ConnectionLostError(
                     'the connection to the peer closed before it answered.',
                 )
 

@@ -21,6 +21,7 @@ from proxystore.endpoint.exceptions import ObjectSizeExceededError
 from proxystore.endpoint.exceptions import PeeringNotAvailableError
 from proxystore.endpoint.exceptions import PeerRequestError
 from proxystore.endpoint.messages import EndpointRequest
+from proxystore.endpoint.messages import decode_request
 from proxystore.endpoint.messages import encode_request
 from proxystore.endpoint.peers import is_private_transport
 from proxystore.endpoint.storage import DictStorage
@@ -327,3 +328,38 @@ def test_request_fails_when_the_peer_goes_away() -> None:
             await a.close()
 
     asyncio.run(main())
+
+
+def test_request_is_retried_once_after_a_lost_connection(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger='proxystore.endpoint.endpoint')
+
+    async def main() -> None:
+        async with relay_server() as (address, _):
+            a = await Endpoint(
+                peer_manager=PeerManager(
+                    relay_client(address, 'a'),
+                    ice_servers=[],
+                ),
+            )
+            peer = await PeerManager(
+                relay_client(address, 'flaky'),
+                ice_servers=[],
+            )
+            request = asyncio.ensure_future(a.get('k', endpoint=peer.uuid))
+            await peer.recv()
+            # Drop the connection without answering the first attempt.
+            await peer.close_connection([peer.uuid, a.uuid])
+            source, message = await asyncio.wait_for(peer.recv(), 20)
+            assert isinstance(message, bytes)
+            retried = decode_request(message)
+            retried.kind = 'response'
+            retried.data = b'answered'
+            await peer.send(source, encode_request(retried))
+            assert await asyncio.wait_for(request, 20) == b'answered'
+            await a.close()
+            await peer.close()
+
+    asyncio.run(main())
+    assert 'retrying once' in caplog.text
