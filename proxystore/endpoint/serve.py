@@ -193,7 +193,10 @@ def _peer_manager(config: EndpointConfig) -> Any:
         'peer_channels': relay.peer_channels,
         # Peers may forward requests straight to this endpoint's server.
         'http_address': config.address(),
-        'http_token': config.token,
+        # This endpoint's token goes to peers' servers on that path only
+        # when the relay authenticates users, so that peers are the same
+        # user's endpoints; an open relay's peers could be anyone.
+        'http_token': config.token if relay.auth.method else None,
     }
     if relay.ice_servers is not None:
         from aiortc import RTCIceServer
