@@ -220,7 +220,7 @@ def _query(
                 response = _parse_response(data, transaction)
                 if response is not None:
                     return response
-        except socket.timeout:
+        except TimeoutError:
             continue
         except OSError as e:
             logger.debug('STUN query to %s failed: %s', server, e)
