@@ -10,6 +10,7 @@ import os
 import pathlib
 import pickle
 import uuid
+from typing import Any
 
 import pytest
 from aiohttp import web
@@ -35,6 +36,19 @@ from tests.p2p.helpers import relay_client
 from tests.p2p.helpers import relay_server
 
 pytestmark = pytest.mark.timeout(60)
+
+
+async def _peering_endpoint(
+    address: str,
+    name: str,
+    storage: DictStorage | None = None,
+    **options: Any,
+) -> Endpoint:
+    """An initialized PEERING endpoint on the relay at `address`."""
+    manager = PeerManager(
+        relay_client(address, name), ice_servers=[], **options
+    )
+    return await Endpoint(peer_manager=manager, storage=storage)
 
 
 def test_constructor_rules() -> None:
@@ -99,19 +113,10 @@ def test_peering_over_webrtc(caplog: pytest.LogCaptureFixture) -> None:
 
     async def main() -> None:
         async with relay_server() as (address, _):
-            a = await Endpoint(
-                peer_manager=PeerManager(
-                    relay_client(address, 'a'),
-                    ice_servers=[],
-                ),
-                storage=DictStorage(max_object_size=1000),
+            a = await _peering_endpoint(
+                address, 'a', storage=DictStorage(max_object_size=1000)
             )
-            b = await Endpoint(
-                peer_manager=PeerManager(
-                    relay_client(address, 'b'),
-                    ice_servers=[],
-                ),
-            )
+            b = await _peering_endpoint(address, 'b')
             assert (a.name, b.name) == ('a', 'b')
             assert a.uuid == a.peer_manager.uuid  # type: ignore[union-attr]
             await a.set('k', b'local')
@@ -145,18 +150,8 @@ def test_unknown_peer_and_refused_messages(
 
     async def main() -> None:
         async with relay_server() as (address, _):
-            a = await Endpoint(
-                peer_manager=PeerManager(
-                    relay_client(address, 'a'),
-                    ice_servers=[],
-                ),
-            )
-            b = await Endpoint(
-                peer_manager=PeerManager(
-                    relay_client(address, 'b'),
-                    ice_servers=[],
-                ),
-            )
+            a = await _peering_endpoint(address, 'a')
+            b = await _peering_endpoint(address, 'b')
             missing = uuid.uuid4()
             with pytest.raises(
                 PeerRequestError,
@@ -192,12 +187,7 @@ def test_unknown_peer_and_refused_messages(
 def test_close_fails_pending_requests() -> None:
     async def main() -> None:
         async with relay_server() as (address, _):
-            a = await Endpoint(
-                peer_manager=PeerManager(
-                    relay_client(address, 'a'),
-                    ice_servers=[],
-                ),
-            )
+            a = await _peering_endpoint(address, 'a')
             # A peer that never answers: a bare manager.
             silent = await PeerManager(
                 relay_client(address, 'silent'),
@@ -233,26 +223,13 @@ def test_unusable_direct_address_falls_back(
         impostor_port = runner.addresses[0][1]
         closed_port = free_port()
         async with relay_server() as (address, _):
-            a = await Endpoint(
-                peer_manager=PeerManager(
-                    relay_client(address, 'a'),
-                    ice_servers=[],
-                    http_address=f'http://127.0.0.1:{closed_port}',
-                ),
+            a = await _peering_endpoint(
+                address, 'a', http_address=f'http://127.0.0.1:{closed_port}'
             )
-            c = await Endpoint(
-                peer_manager=PeerManager(
-                    relay_client(address, 'c'),
-                    ice_servers=[],
-                    http_address=f'http://127.0.0.1:{impostor_port}',
-                ),
+            c = await _peering_endpoint(
+                address, 'c', http_address=f'http://127.0.0.1:{impostor_port}'
             )
-            b = await Endpoint(
-                peer_manager=PeerManager(
-                    relay_client(address, 'b'),
-                    ice_servers=[],
-                ),
-            )
+            b = await _peering_endpoint(address, 'b')
             await a.set('k', b'from a')
             await c.set('k', b'from c')
             assert await b.get('k', endpoint=a.uuid) == b'from a'
@@ -302,12 +279,8 @@ def test_direct_http_addresses_only_from_the_description() -> None:
 def test_request_fails_when_the_peer_goes_away() -> None:
     async def main() -> None:
         async with relay_server() as (address, _):
-            a = await Endpoint(
-                peer_manager=PeerManager(
-                    relay_client(address, 'a'),
-                    ice_servers=[],
-                    ice_transport_policy='relay',
-                ),
+            a = await _peering_endpoint(
+                address, 'a', ice_transport_policy='relay'
             )
             silent = await PeerManager(
                 relay_client(address, 'silent'),
@@ -337,12 +310,7 @@ def test_request_is_retried_once_after_a_lost_connection(
 
     async def main() -> None:
         async with relay_server() as (address, _):
-            a = await Endpoint(
-                peer_manager=PeerManager(
-                    relay_client(address, 'a'),
-                    ice_servers=[],
-                ),
-            )
+            a = await _peering_endpoint(address, 'a')
             peer = await PeerManager(
                 relay_client(address, 'flaky'),
                 ice_servers=[],
