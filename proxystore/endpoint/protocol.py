@@ -95,7 +95,7 @@ class Request:
         body: The whole body (set once it has arrived).
         eager: Whether the handler may start outside a task (in the
             callback that received the request). Handlers using libraries
-            that need a current task (e.g. aiohttp's client) must not.
+            that need a current task (e.g. a websocket client) must not.
         context: What `Handlers.check` learned about the request and
             leaves for `Handlers.handle` (unused by the protocol).
     """
