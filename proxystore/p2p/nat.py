@@ -327,14 +327,28 @@ def _classify(sock: socket.socket, servers: list[tuple[str, int]]) -> Result:
 def check_nat_and_log(
     source_ip: str = '0.0.0.0',
     source_port: int = 54320,
+    *,
+    stun_servers: Sequence[tuple[str, int]] | None = None,
 ) -> None:
     """Check the NAT type and log the result; never raises.
 
     `check_nat` is looked up in this module at call time.
+
+    Args:
+        source_ip: Local address to send from.
+        source_port: Local UDP port to send from (0: any free port).
+        stun_servers: STUN servers to ask (default: see `check_nat`).
     """
     logger.info('Checking NAT type. This may take a moment...')
     try:
-        result = check_nat(source_ip, source_port)
+        if stun_servers is None:
+            result = check_nat(source_ip, source_port)
+        else:
+            result = check_nat(
+                source_ip,
+                source_port,
+                stun_servers=stun_servers,
+            )
     except Exception as e:
         logger.error('Failed to determine NAT type: %s', e)
         return

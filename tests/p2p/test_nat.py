@@ -103,6 +103,26 @@ def test_check_nat_and_log(
     assert 'Failed to determine NAT type: No STUN servers' in caplog.text
 
 
+def test_check_nat_and_log_with_servers(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger='proxystore.p2p.nat')
+
+    async def main() -> None:
+        async with stun_responder('127.0.0.1') as (server, responder):
+            await asyncio.to_thread(
+                check_nat_and_log,
+                '127.0.0.1',
+                0,
+                stun_servers=[server],
+            )
+            assert responder.requests == 1
+
+    asyncio.run(main())
+    assert 'NAT Type:       Open Internet (No NAT)' in caplog.text
+    assert 'External IP:    127.0.0.1' in caplog.text
+
+
 def test_nat_type_names() -> None:
     assert NatType._from_str('Full Cone') is NatType.FullCone
     assert NatType._from_str('Symmetric NAT') is NatType.Symmetric
