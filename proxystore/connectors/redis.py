@@ -43,6 +43,7 @@ from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 from typing_extensions import Buffer
 
+from proxystore.connectors._redis_reply import read_mget_reply
 from proxystore.utils.buffers import byte_views
 from proxystore.utils.closing import CloseOnExit
 
@@ -168,8 +169,7 @@ def _shown(name: object) -> str:
     """`repr(name)`, shortened if it is long (a key may be megabytes)."""
     if isinstance(name, (str, bytes)) and len(name) > _SHOWN_CHARACTERS:
         return (
-            f'{name[: _SHOWN_CHARACTERS // 2]!r}... '
-            f'({len(name)} characters)'
+            f'{name[: _SHOWN_CHARACTERS // 2]!r}... ({len(name)} characters)'
         )
     return repr(name)
 
@@ -381,6 +381,7 @@ class RedisConnector(CloseOnExit):
         if _accepts_command_packer():
             pool_options = self._redis.connection_pool.connection_kwargs
             pool_options['command_packer'] = _ZeroCopyPacker()
+        self._direct_replies = _reads_replies_directly(options)
         logger.info('Initialized %r', self)
 
     def __repr__(self) -> str:
@@ -512,7 +513,7 @@ class RedisConnector(CloseOnExit):
         with self._errors(f'get {len(keys)} object(s)'):
             # A chunked object's list reads as None in MGET; its count
             # string tells it apart from a missing object.
-            replies: list[bytes | None] = self._redis.mget(names)  # type: ignore[assignment]
+            replies = self._mget(names)
             results = replies[0::2]
             chunked = [
                 (i, count)
@@ -529,6 +530,27 @@ class RedisConnector(CloseOnExit):
             for key, result in zip(keys, results, strict=True):
                 logger.debug('GET %s (found=%s)', key, result is not None)
         return results
+
+    def _mget(self, names: list[str]) -> list[bytes | None]:
+        """`MGET`, with large values received straight into `bytes`.
+
+        See `proxystore.connectors._redis_reply`. Where that reader does
+        not apply (client-side caching), or for batches of many keys
+        (mostly small objects, which hiredis parses faster), redis-py
+        reads the reply.
+        """
+        if not self._direct_replies or len(names) > _DIRECT_MGET_NAMES:
+            return self._redis.mget(names)  # type: ignore[return-value]
+        pool = self._redis.connection_pool
+        connection = pool.get_connection()
+        try:
+            replies: list[bytes | None] = connection.retry.call_with_retry(
+                lambda: _mget_on(connection, names),
+                lambda error: _drop(connection),
+            )
+            return replies
+        finally:
+            pool.release(connection)
 
     def _get_chunk_lists(
         self,
@@ -686,6 +708,36 @@ class RedisConnector(CloseOnExit):
                     *(part for name in batch for part in _all_keys(name)),
                 )
             pipeline.execute()
+
+
+_DIRECT_MGET_NAMES = 16
+"""Largest `MGET` (names, two per object) whose reply is read directly."""
+
+
+def _reads_replies_directly(options: dict[str, Any]) -> bool:
+    """Whether `MGET` replies can be read by `read_mget_reply`.
+
+    It knows nothing of client-side caching (which reads invalidation
+    messages off the same connection).
+    """
+    return not any(options.get(name) for name in ('cache', 'cache_config'))
+
+
+def _mget_on(connection: Any, names: list[str]) -> list[bytes | None]:
+    """Send `MGET names` on `connection` and read the reply."""
+    connection.send_command('MGET', *names)
+    try:
+        return read_mget_reply(connection._sock, len(names))
+    except redis.ResponseError:
+        raise  # a complete error reply: the connection is in step
+    except BaseException:
+        _drop(connection)
+        raise
+
+
+def _drop(connection: Any) -> None:
+    """Close `connection`; the next command on it reconnects."""
+    connection.disconnect()
 
 
 def _count_key(name: str) -> str:

@@ -1,4 +1,4 @@
-"""Join buffers into one `bytes` object at `memcpy` speed.
+"""Build large `bytes` objects at `memcpy` speed.
 
 `b''.join` of tens of megabytes costs four to five times a `memcpy`: the
 new object's memory is a fresh mapping, and every 4 KiB page of it faults
@@ -6,6 +6,9 @@ while it is filled. On CPython under Linux the object is instead created
 uninitialised, its pages are advised to be huge pages (as NumPy does for
 its arrays), and only then filled. The object is complete before any other
 code can see it, so it is an ordinary immutable `bytes`.
+
+`join_bytes` joins buffers this way; `filled_bytes` lets a caller fill the
+new object itself (e.g. `readinto` from a file, with no staging copy).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import ctypes
 import mmap
 import sys
+from collections.abc import Callable
 from collections.abc import Sequence
 from typing import Any
 
@@ -61,18 +65,59 @@ def join_bytes(parts: Sequence[Buffer]) -> bytes:
     if total < LARGE_BUFFER or _NATIVE is None:
         return b''.join(parts)
     views = [byte_view(part) for part in parts]
-    new, madvise = _NATIVE
-    result: bytes = new(None, total)
-    address = id(result) + _DATA_OFFSET
-    start = -address % _PAGE + address
-    end = (address + total) // _PAGE * _PAGE
-    if end > start:
-        madvise(start, end - start, mmap.MADV_HUGEPAGE)
-    target = memoryview((ctypes.c_char * total).from_address(address))
-    with target.cast('B') as data:
+
+    def fill(data: memoryview) -> None:
         offset = 0
         for view in views:
             data[offset : offset + view.nbytes] = view
             offset += view.nbytes
-    target.release()
+
+    return _filled(total, fill)
+
+
+def filled_bytes(
+    nbytes: int,
+    fill: Callable[[memoryview], object],
+) -> bytes | None:
+    """A new `bytes` object of `nbytes` bytes written in place by `fill`.
+
+    `fill` gets a writable byte view of the new object's memory (its
+    content is undefined) and must write every byte of it. The view is
+    released when `fill` returns, before any other code can see the
+    object, so the result is an ordinary immutable `bytes` filled with a
+    single pass over its memory (no copy from a staging buffer).
+
+    Returns:
+        The object, or `None` where objects cannot be built this way (not
+        CPython on Linux); the caller then builds the `bytes` its usual
+        way.
+
+    Raises:
+        Exception: Whatever `fill` raises; the unfinished object is
+            dropped, never returned.
+    """
+    if _NATIVE is None:
+        return None
+    return _filled(nbytes, fill)
+
+
+def _filled(nbytes: int, fill: Callable[[memoryview], object]) -> bytes:
+    assert _NATIVE is not None
+    new, madvise = _NATIVE
+    result: bytes = new(None, nbytes)
+    address = id(result) + _DATA_OFFSET
+    start = -address % _PAGE + address
+    end = (address + nbytes) // _PAGE * _PAGE
+    if end > start:
+        madvise(start, end - start, mmap.MADV_HUGEPAGE)
+    target = memoryview((ctypes.c_char * nbytes).from_address(address))
+    try:
+        with target.cast('B') as data:
+            fill(data)
+    except BaseException:
+        # Not even a traceback may keep the unfinished object alive.
+        del result
+        raise
+    finally:
+        target.release()
     return result
