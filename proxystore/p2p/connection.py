@@ -31,12 +31,20 @@ import base64
 import binascii
 import json
 import logging
+import os
 import re
 import uuid as uuid_module
 from collections.abc import Callable
 from collections.abc import Iterator
 from typing import Any
 from typing import Literal
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
+from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from proxystore.p2p.chunks import Chunk
 from proxystore.p2p.chunks import chunkify
@@ -100,6 +108,20 @@ it may forward requests there directly. SDP parsers ignore unknown
 attributes, so upstream peers are unaffected.
 """
 
+RELAY_KEY_ATTRIBUTE = 'x-proxystore-relay-key'
+"""SDP session attribute carrying the sender's X25519 public key.
+
+An extension: `a=x-proxystore-relay-key:<base64>`. Data on the relayed
+path is encrypted end to end with a key both peers derive from their two
+public keys, so the relay server cannot read it.
+"""
+
+_KEY_LINE = re.compile(
+    r'^a='
+    + re.escape(RELAY_KEY_ATTRIBUTE)
+    + r':([A-Za-z0-9+/=_-]{40,60})\r?$',
+    re.MULTILINE,
+)
 _ADDRESS_LINE = re.compile(
     r'^a=' + re.escape(ENDPOINT_ADDRESS_ATTRIBUTE) + r':(https?://[^\s]+)\r?$',
     re.MULTILINE,
@@ -121,7 +143,11 @@ def log_name(uuid: uuid_module.UUID, name: str) -> str:
 
 def add_endpoint_address(sdp: str, address: str) -> str:
     """Return `sdp` with the endpoint address attribute at session level."""
-    line = f'a={ENDPOINT_ADDRESS_ATTRIBUTE}:{address}\r\n'
+    return _add_attribute(sdp, ENDPOINT_ADDRESS_ATTRIBUTE, address)
+
+
+def _add_attribute(sdp: str, name: str, value: str) -> str:
+    line = f'a={name}:{value}\r\n'
     index = sdp.find('\r\nm=')
     if index < 0:
         return sdp + line
@@ -135,16 +161,95 @@ def endpoint_address(description: str) -> str | None:
         description: The `description` of a `PeerConnectionRequest` (the
             JSON of the session description).
     """
+    sdp = _sdp(description)
+    match = None if sdp is None else _ADDRESS_LINE.search(sdp)
+    if match is None or len(match.group(1)) > _MAX_ADDRESS_LENGTH:
+        return None
+    return match.group(1)
+
+
+def relay_key(description: str) -> bytes | None:
+    """Return the X25519 public key a peer put in its description, if any.
+
+    Args:
+        description: The `description` of a `PeerConnectionRequest`.
+    """
+    sdp = _sdp(description)
+    match = None if sdp is None else _KEY_LINE.search(sdp)
+    if match is None:
+        return None
+    try:
+        key = base64.b64decode(match.group(1), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return key if len(key) == 32 else None
+
+
+def _sdp(description: str) -> str | None:
     try:
         sdp = json.loads(description).get('sdp')
     except (ValueError, AttributeError):
         return None
-    if not isinstance(sdp, str):
-        return None
-    match = _ADDRESS_LINE.search(sdp)
-    if match is None or len(match.group(1)) > _MAX_ADDRESS_LENGTH:
-        return None
-    return match.group(1)
+    return sdp if isinstance(sdp, str) else None
+
+
+class FrameCipher:
+    """End-to-end encryption of relayed frames between two peers.
+
+    Both peers derive the same ChaCha20-Poly1305 key with HKDF-SHA256
+    from their X25519 key agreement; each frame gets a random 96-bit nonce
+    and is bound to the direction (source and peer UUIDs) it travels.
+
+    Args:
+        private_key: This side's X25519 private key.
+        peer_public_key: The peer's raw 32-byte X25519 public key.
+        local_uuid: UUID of this side.
+        peer_uuid: UUID of the peer.
+
+    Raises:
+        ValueError: If `peer_public_key` is not a valid X25519 key.
+    """
+
+    def __init__(
+        self,
+        private_key: X25519PrivateKey,
+        peer_public_key: bytes,
+        local_uuid: uuid_module.UUID,
+        peer_uuid: uuid_module.UUID,
+    ) -> None:
+        shared = private_key.exchange(
+            X25519PublicKey.from_public_bytes(peer_public_key),
+        )
+        first, second = sorted((local_uuid.bytes, peer_uuid.bytes))
+        key = HKDF(
+            algorithm=hashes.SHA256(),
+            length=32,
+            salt=b'proxystore relayed peer data',
+            info=first + second,
+        ).derive(shared)
+        self._aead = ChaCha20Poly1305(key)
+        self._outgoing = local_uuid.bytes + peer_uuid.bytes
+        self._incoming = peer_uuid.bytes + local_uuid.bytes
+
+    def seal(self, frame: bytes) -> bytes:
+        """Encrypt a frame sent to the peer."""
+        nonce = os.urandom(12)
+        return nonce + self._aead.encrypt(nonce, frame, self._outgoing)
+
+    def open(self, blob: bytes) -> bytes:
+        """Decrypt a frame from the peer.
+
+        Raises:
+            PeerConnectionError: If the frame was not sealed by the peer
+                for this side (tampered, replayed the other way, or
+                another key).
+        """
+        try:
+            return self._aead.decrypt(blob[:12], blob[12:], self._incoming)
+        except (InvalidTag, ValueError) as e:
+            raise PeerConnectionError(
+                'Relayed frame failed authentication.',
+            ) from e
 
 
 class _Assembler:
@@ -314,6 +419,8 @@ class PeerConnection(_BaseConnection):
         max_message_size: Largest message accepted from the peer.
         http_address: HTTP address of this side's endpoint, sent to the
             peer in the session description (`ENDPOINT_ADDRESS_ATTRIBUTE`).
+        relay_public_key: This side's X25519 public key for the relayed
+            path, sent the same way (`RELAY_KEY_ATTRIBUTE`).
     """
 
     def __init__(
@@ -325,12 +432,14 @@ class PeerConnection(_BaseConnection):
         ice_transport_policy: Literal['all', 'relay'] = 'all',
         max_message_size: int | None = MAX_MESSAGE_SIZE_DEFAULT,
         http_address: str | None = None,
+        relay_public_key: bytes | None = None,
     ) -> None:
         if channels < 1:
             raise ValueError(f'Need at least one channel, not {channels}.')
         super().__init__(relay_client, max_message_size=max_message_size)
         self._channel_count = channels
         self._http_address = http_address
+        self._relay_public_key = relay_public_key
         self._expected_channels = channels
         self._channels: dict[str, RTCDataChannel] = {}
         self._drained: dict[str, asyncio.Event] = {}
@@ -469,11 +578,17 @@ class PeerConnection(_BaseConnection):
         description_type: Literal['answer', 'offer'],
     ) -> None:
         local = self._pc.localDescription
+        sdp = local.sdp
         if self._http_address is not None:
-            local = RTCSessionDescription(
-                sdp=add_endpoint_address(local.sdp, self._http_address),
-                type=local.type,
+            sdp = add_endpoint_address(sdp, self._http_address)
+        if self._relay_public_key is not None:
+            sdp = _add_attribute(
+                sdp,
+                RELAY_KEY_ATTRIBUTE,
+                base64.b64encode(self._relay_public_key).decode('ascii'),
             )
+        if sdp != local.sdp:
+            local = RTCSessionDescription(sdp=sdp, type=local.type)
         message = PeerConnectionRequest(
             source_uuid=self._relay_client.uuid,
             source_name=self._relay_client.name,
@@ -593,6 +708,8 @@ class RelayedConnection(_BaseConnection):
         peer_uuid: UUID of the peer.
         peer_name: Name of the peer, if known (for logs).
         max_message_size: Largest message accepted from the peer.
+        cipher: Encrypts frames end to end (`None`: the relay can read
+            them; `PeerManager` always sets one).
     """
 
     def __init__(
@@ -602,10 +719,12 @@ class RelayedConnection(_BaseConnection):
         *,
         peer_name: str | None = None,
         max_message_size: int | None = MAX_MESSAGE_SIZE_DEFAULT,
+        cipher: FrameCipher | None = None,
     ) -> None:
         super().__init__(relay_client, max_message_size=max_message_size)
         self._peer_uuid = peer_uuid
         self._peer_name = peer_name
+        self._cipher = cipher
         self._error: PeerConnectionError | None = None
 
     def __repr__(self) -> str:
@@ -652,8 +771,12 @@ class RelayedConnection(_BaseConnection):
         source = self._relay_client.uuid
         frames = self._frames(message, RELAYED_CHUNK_SIZE)
 
+        cipher = self._cipher
+
         async def _send_all() -> None:
             for frame in frames:
+                if cipher is not None:
+                    frame = cipher.seal(frame)
                 await self._relay_client.send(
                     PeerDataMessage(
                         source_uuid=source,
@@ -692,6 +815,16 @@ class RelayedConnection(_BaseConnection):
                 e,
             )
             return
+        if self._cipher is not None:
+            try:
+                frame = self._cipher.open(frame)
+            except PeerConnectionError as e:
+                logger.warning(
+                    'Dropped relayed data from %s: %s',
+                    self._log_peer(),
+                    e,
+                )
+                return
         self._receive_frame(frame)
 
     async def close(self) -> None:

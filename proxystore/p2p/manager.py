@@ -36,10 +36,15 @@ from typing import Any
 from typing import Literal
 from typing import NamedTuple
 
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
+
+from proxystore.p2p.connection import FrameCipher
 from proxystore.p2p.connection import PeerConnection
 from proxystore.p2p.connection import RelayedConnection
 from proxystore.p2p.connection import endpoint_address
 from proxystore.p2p.connection import log_name
+from proxystore.p2p.connection import relay_key
 from proxystore.p2p.exceptions import PeerConnectionError
 from proxystore.p2p.exceptions import PeerConnectionTimeoutError
 from proxystore.p2p.relay.exceptions import RelayRegistrationError
@@ -174,6 +179,14 @@ class PeerManager:
         self.direct_http = direct_http
         """Whether peers' announced HTTP addresses are used."""
         self._http_addresses: dict[uuid_module.UUID, str] = {}
+        # End-to-end key of the relayed path: ours (one per manager) and
+        # the peers' public keys from their offers and answers.
+        self._relay_private_key = X25519PrivateKey.generate()
+        self._relay_public_key = (
+            self._relay_private_key.public_key().public_bytes_raw()
+        )
+        self._peer_keys: dict[uuid_module.UUID, bytes] = {}
+        self._peer_key_events: dict[uuid_module.UUID, asyncio.Event] = {}
         self._direct: dict[uuid_module.UUID, list[int]] = {}
         self._initialized = False
         self._closed = False
@@ -355,6 +368,7 @@ class PeerManager:
             ice_servers=self._ice_servers,
             ice_transport_policy=self._ice_transport_policy,
             http_address=self.http_address,
+            relay_public_key=self._relay_public_key,
         )
 
     async def peer_http_address(
@@ -480,6 +494,15 @@ class PeerManager:
                 logger.warning('Peer connection failed: %s', e)
                 await self.close_connection(key)
                 return
+            if not await self._wait_peer_key(peer):
+                logger.warning(
+                    'Peer connection failed (%s), and %s sent no key for '
+                    'the relayed path',
+                    e,
+                    log_name(peer, connection.peer_name or 'unknown'),
+                )
+                await self.close_connection(key)
+                return
             logger.info(
                 'WebRTC connection to %s failed (%s): relaying its data '
                 'through the relay server',
@@ -497,16 +520,35 @@ class PeerManager:
             connection.path,
         )
 
+    async def _wait_peer_key(self, peer: uuid_module.UUID) -> bool:
+        """Wait (up to `timeout`) for the peer's relayed-path key."""
+        if peer in self._peer_keys:
+            return True
+        event = self._peer_key_events.setdefault(peer, asyncio.Event())
+        try:
+            await asyncio.wait_for(event.wait(), self._timeout)
+        except asyncio.TimeoutError:
+            return False
+        return peer in self._peer_keys
+
     def _switch_to_relayed(
         self,
         key: frozenset[uuid_module.UUID],
         peer: uuid_module.UUID,
         peer_name: str | None,
     ) -> RelayedConnection:
+        # The caller checked that the peer's key is known.
+        cipher = FrameCipher(
+            self._relay_private_key,
+            self._peer_keys[peer],
+            self._relay_client.uuid,
+            peer,
+        )
         relayed = RelayedConnection(
             self._relay_client,
             peer,
             peer_name=peer_name or self._names.get(peer),
+            cipher=cipher,
         )
         self._track(key, relayed)
         logger.info(
@@ -634,6 +676,15 @@ class PeerManager:
         address = endpoint_address(message.description)
         if address is not None:
             self._http_addresses[peer] = address
+        public_key = relay_key(message.description)
+        if public_key is not None:
+            try:
+                X25519PublicKey.from_public_bytes(public_key)
+            except ValueError:
+                public_key = None
+        if public_key is not None:
+            self._peer_keys[peer] = public_key
+            self._peer_key_events.setdefault(peer, asyncio.Event()).set()
         key = self._key(peer)
         connection = self._connections.get(key)
         if message.description_type == 'offer':
@@ -682,6 +733,13 @@ class PeerManager:
         key = self._key(peer)
         connection = self._connections.get(key)
         if not isinstance(connection, RelayedConnection):
+            if peer not in self._peer_keys:
+                logger.warning(
+                    'Dropped relayed data from %s: no key from its offer '
+                    'or answer',
+                    log_name(peer, self._names.get(peer, 'unknown')),
+                )
+                return
             # The peer gave up on WebRTC: follow it onto the relayed path.
             old = connection
             name = self._names.get(peer)
