@@ -10,10 +10,14 @@ import uuid
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from proxystore.p2p.chunks import Chunk
+from proxystore.p2p.connection import RELAY_KEY_ATTRIBUTE
+from proxystore.p2p.connection import FrameCipher
 from proxystore.p2p.connection import RelayedConnection
 from proxystore.p2p.connection import log_name
+from proxystore.p2p.connection import relay_key
 from proxystore.p2p.exceptions import PeerConnectionError
 from proxystore.p2p.manager import DEFAULT_ICE_TIMEOUT
 from proxystore.p2p.manager import ICE_TIMEOUT_ENV
@@ -284,3 +288,35 @@ def test_oversized_messages_are_refused(
 
     asyncio.run(main())
     assert 'exceeds the 100-byte message limit' in caplog.text
+
+
+def test_frame_cipher_and_relay_key() -> None:
+    a, b = uuid.uuid4(), uuid.uuid4()
+    key_a, key_b = X25519PrivateKey.generate(), X25519PrivateKey.generate()
+    public_a = key_a.public_key().public_bytes_raw()
+    public_b = key_b.public_key().public_bytes_raw()
+    at_a = FrameCipher(key_a, public_b, a, b)
+    at_b = FrameCipher(key_b, public_a, b, a)
+    sealed = at_a.seal(b'frame')
+    assert b'frame' not in sealed
+    assert at_b.open(sealed) == b'frame'
+    for bad in (
+        sealed[:-1] + bytes([sealed[-1] ^ 1]),  # tampered
+        b'short',
+    ):
+        with pytest.raises(PeerConnectionError, match='authentication'):
+            at_b.open(bad)
+    with pytest.raises(PeerConnectionError, match='authentication'):
+        at_a.open(sealed)  # a frame cannot be reflected to its sender
+    other = FrameCipher(X25519PrivateKey.generate(), public_a, b, a)
+    with pytest.raises(PeerConnectionError, match='authentication'):
+        other.open(sealed)
+    sdp = (
+        'v=0\r\nt=0 0\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n'
+    )
+    line = f'a={RELAY_KEY_ATTRIBUTE}:{base64.b64encode(public_a).decode()}'
+    with_key = sdp.replace('m=', line + '\r\nm=')
+    assert relay_key(json.dumps({'sdp': with_key})) == public_a
+    assert relay_key(json.dumps({'sdp': sdp})) is None
+    short = f'a={RELAY_KEY_ATTRIBUTE}:{base64.b64encode(b"x" * 31).decode()}'
+    assert relay_key(json.dumps({'sdp': sdp + short + '\r\n'})) is None
