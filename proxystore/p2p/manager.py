@@ -15,7 +15,9 @@ How a connection is made:
 3. If ICE fails or is not done within `ice_timeout` (symmetric NATs, no
    route), and the relay advertised the `peer_data` feature, the
    connection becomes a `RelayedConnection` (`'relayed'`): data goes
-   through the relay's authenticated websocket. A peer switches to the
+   through the relay's authenticated websocket, encrypted end to end with
+   a key derived from the X25519 keys both peers put in their offer and
+   answer (`RELAY_KEY_ATTRIBUTE`). A peer switches to the
    relayed connection when relayed data first arrives from the other.
 
 `peers()` lists every connection with its path, state and byte counts,
