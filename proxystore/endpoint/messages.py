@@ -145,7 +145,17 @@ def encode_request(request: EndpointRequest) -> bytes:
         raise TypeError(
             f'Expected an EndpointRequest, got {type(request).__name__}.',
         )
-    return PICKLE_IDENTIFIER + pickle.dumps(request, protocol=PICKLE_PROTOCOL)
+    buffer = io.BytesIO()
+    _PlainPickler(buffer, protocol=PICKLE_PROTOCOL).dump(request)
+    return PICKLE_IDENTIFIER + buffer.getvalue()
+
+
+class _PlainPickler(pickle.Pickler):
+    # An empty dispatch table ignores reducers registered globally through
+    # copyreg (tblib, which Dask and Parsl install, registers one for every
+    # exception class), so errors always travel in the plain form that a
+    # peer's restricted unpickler admits.
+    dispatch_table = {}
 
 
 def decode_request(message: bytes | str) -> EndpointRequest:

@@ -6,6 +6,8 @@ import logging
 import os
 import pickle
 import pickletools
+import subprocess
+import sys
 
 import pytest
 
@@ -110,3 +112,31 @@ def test_transportable_error() -> None:
     assert str(replaced) == 'Local: boom'
     odd = transportable_error(ValueError(object()))
     assert isinstance(odd, PeerRequestError)
+
+
+def test_errors_encode_plainly_when_tblib_reducers_are_installed() -> None:
+    # Dask and Parsl install tblib's copyreg reducers for every exception
+    # class; a peer's restricted unpickler would refuse that form, so the
+    # requester would never get its answer. Run in a fresh interpreter so
+    # the global reducers do not leak into other tests.
+    code = (
+        'import tblib.pickling_support\n'
+        'from proxystore.endpoint.exceptions import ObjectSizeExceededError\n'
+        'from proxystore.endpoint.messages import EndpointRequest\n'
+        'from proxystore.endpoint.messages import decode_request\n'
+        'from proxystore.endpoint.messages import encode_request\n'
+        'tblib.pickling_support.install()\n'
+        "e = ObjectSizeExceededError('too big')\n"
+        "r = EndpointRequest('response', 'set', 'id', 'k', error=e)\n"
+        'd = decode_request(encode_request(r))\n'
+        'assert isinstance(d.error, ObjectSizeExceededError), d\n'
+        "assert str(d.error) == 'too big'\n"
+    )
+    result = subprocess.run(
+        [sys.executable, '-c', code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
