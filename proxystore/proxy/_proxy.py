@@ -47,16 +47,26 @@ def core_of(proxy: Any) -> ModuleType:
     raise TypeError(f'Expected a Proxy, got {cls.__name__}.')
 
 
-def _usual_hash_error(cls: type) -> TypeError:
-    return TypeError(f"unhashable type: '{cls.__name__}'")
+def _usual_hash_error(cls: type, *, qualified: bool = False) -> TypeError:
+    name = cls.__name__
+    if qualified:
+        name = f'{cls.__module__}.{cls.__qualname__}'
+    return TypeError(f"unhashable type: '{name}'")
 
 
-def _is_usual_hash_error(error: Any, cls: Any) -> bool:
-    return (
-        type(error) is TypeError
-        and isinstance(cls, type)
-        and error.args == _usual_hash_error(cls).args
-    )
+def _hash_error_marker(error: Any, cls: Any) -> bool | None:
+    """The marker that stands for a usual unhashable error, else None.
+
+    `True` stands for CPython's form (`'list'`), `False` for the qualified
+    form that extension types such as NumPy's use (`'numpy.ndarray'`). A
+    real hash is an `int`, never a `bool`, so the markers cannot collide.
+    """
+    if type(error) is not TypeError or not isinstance(cls, type):
+        return None
+    for marker in (True, False):
+        if error.args == _usual_hash_error(cls, qualified=not marker).args:
+            return marker
+    return None
 
 
 def _rebuild_args(proxy: Any) -> tuple[Any, ...]:
@@ -112,8 +122,9 @@ class _ProxyMethods:
         # A plain Proxy unpickles as the plain Proxy of the receiving
         # process, whichever core that process uses.
         kind = None if cls in _PLAIN_CLASSES else cls
-        if _is_usual_hash_error(default_hash, default_class):
-            default_hash = True  # 4 bytes instead of ~60; rebuilt on load
+        marker = _hash_error_marker(default_hash, default_class)
+        if marker is not None:
+            default_hash = marker  # 1 byte instead of ~60; rebuilt on load
         return (
             _rebuild_proxy,
             (kind, factory, default_class, default_hash, state),
@@ -296,8 +307,11 @@ def _rebuild_proxy(
 ) -> Proxy[Any]:
     """Unpickle a proxy: same class (a plain `Proxy` if None), unresolved."""
     kind = Proxy if cls is None else cls
-    if default_hash is True and isinstance(default_class, type):
-        default_hash = _usual_hash_error(default_class)
+    if isinstance(default_hash, bool) and isinstance(default_class, type):
+        default_hash = _usual_hash_error(
+            default_class,
+            qualified=not default_hash,
+        )
     proxy = kind.__new__(kind)
     core_of(proxy).setup(proxy, factory, default_class, default_hash)
     proxy.__proxy_setstate__(state)

@@ -216,3 +216,17 @@ def test_usual_hash_error_pickles_compactly() -> None:
     plain = Proxy(SimpleFactory(target), target=target)
     # Only the class reference is added, not a pickled exception.
     assert len(pickle.dumps(cached)) - len(pickle.dumps(plain)) < 30
+
+
+def test_qualified_hash_error_pickles_compactly() -> None:
+    np = pytest.importorskip('numpy')
+    target = np.zeros(3)
+    cached = Proxy(SimpleFactory(target), cache_defaults=True, target=target)
+    plain = Proxy(SimpleFactory(target), target=target)
+    # NumPy names its type with the module ('numpy.ndarray'); that form is
+    # a marker too, and the restored error keeps NumPy's exact text.
+    assert len(pickle.dumps(cached)) - len(pickle.dumps(plain)) < 30
+    restored = pickle.loads(pickle.dumps(cached))
+    with pytest.raises(TypeError, match=r"^unhashable type: 'numpy.ndarray'$"):
+        hash(restored)
+    assert not is_resolved(restored)

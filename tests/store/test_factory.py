@@ -186,7 +186,7 @@ def test_pickled_file_proxy_is_small(
     # The store directory (a long pytest path) and, when populated, the
     # cached class and hash error travel along; the array does not.
     size = len(pickle.dumps(proxy))
-    assert size <= 640, size
+    assert size <= 400, size
     clone = pickle.loads(pickle.dumps(proxy))
     assert not is_resolved(clone)
     assert np.array_equal(clone, np.zeros(10_000))
