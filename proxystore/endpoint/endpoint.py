@@ -11,12 +11,9 @@ from peers are served from storage and answered the same way.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import enum
 import logging
 import uuid as uuid_module
-from collections.abc import Generator
-from types import TracebackType
 from typing import TYPE_CHECKING
 from typing import Any
 
@@ -33,6 +30,8 @@ from proxystore.endpoint.storage import Blob
 from proxystore.endpoint.storage import DictStorage
 from proxystore.endpoint.storage import Storage
 from proxystore.p2p.exceptions import PeerConnectionError
+from proxystore.utils.closing import AsyncCloseOnExit
+from proxystore.utils.tasks import cancel_and_wait
 
 if TYPE_CHECKING:
     from proxystore.endpoint.peers import DirectPeers
@@ -58,7 +57,7 @@ class EndpointMode(enum.Enum):
     SOLO = 2
 
 
-class Endpoint:
+class Endpoint(AsyncCloseOnExit):
     """A blob store identified by a UUID that can forward to peers.
 
     Use it as `endpoint = await Endpoint(...)` or `async with
@@ -169,21 +168,6 @@ class Endpoint:
             self.uuid,
             self._mode.name,
         )
-
-    def __await__(self) -> Generator[Any, None, Endpoint]:
-        return self.__aenter__().__await__()
-
-    async def __aenter__(self) -> Endpoint:
-        await self.async_init()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc_value: BaseException | None,
-        exc_traceback: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     def _is_peer_request(
         self, endpoint: uuid_module.UUID | str | None
@@ -520,11 +504,7 @@ class Endpoint:
         tasks = list(self._peer_tasks)
         if self._listener is not None:
             tasks.append(self._listener)
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_and_wait(tasks)
         for future in self._pending.values():
             if not future.done():
                 future.set_exception(

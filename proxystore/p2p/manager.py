@@ -27,13 +27,10 @@ and each established connection is logged at INFO with its path.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import uuid as uuid_module
-from collections.abc import Generator
 from collections.abc import Iterable
-from types import TracebackType
 from typing import Any
 from typing import Literal
 from typing import NamedTuple
@@ -56,6 +53,8 @@ from proxystore.p2p.relay.messages import PeerConnectionRequest
 from proxystore.p2p.relay.messages import PeerDataMessage
 from proxystore.p2p.relay.messages import RelayMessageDecodeError
 from proxystore.p2p.relay.messages import RelayResponse
+from proxystore.utils.closing import AsyncCloseOnExit
+from proxystore.utils.tasks import cancel_and_wait
 
 try:
     from websockets.exceptions import ConnectionClosed
@@ -118,7 +117,7 @@ class PeerInfo(NamedTuple):
         return fields
 
 
-class PeerManager:
+class PeerManager(AsyncCloseOnExit):
     """Connections to peers through one relay client.
 
     Call `await manager.async_init()` (or `await PeerManager(...)`, or use
@@ -260,21 +259,6 @@ class PeerManager:
             else 'not offered by the relay',
         )
 
-    def __await__(self) -> Generator[Any, None, PeerManager]:
-        return self.__aenter__().__await__()
-
-    async def __aenter__(self) -> PeerManager:
-        await self.async_init()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc_value: BaseException | None,
-        exc_traceback: TracebackType | None,
-    ) -> None:
-        await self.close()
-
     async def close(self) -> None:
         """Close every connection and the relay client (idempotent)."""
         if self._closed:
@@ -283,11 +267,7 @@ class PeerManager:
         tasks = list(self._tasks)
         if self._listener is not None:
             tasks.append(self._listener)
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_and_wait(tasks)
         connections = list(self._connections.values())
         self._connections.clear()
         for connection in connections:

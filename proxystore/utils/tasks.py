@@ -10,10 +10,12 @@ cancelled.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 from collections.abc import Callable
 from collections.abc import Coroutine
+from collections.abc import Iterable
 from typing import Any
 
 logger = logging.getLogger(__name__)
@@ -82,3 +84,17 @@ def spawn_guarded_background_task(
     task = asyncio.create_task(_guard())
     task.add_done_callback(exit_on_error)
     return task
+
+
+async def cancel_and_wait(tasks: Iterable[asyncio.Task[Any]]) -> None:
+    """Cancel the tasks, then wait for each to finish.
+
+    What the tasks raise while they wind down (their cancellation or an
+    error) is not propagated: the caller is shutting them down.
+    """
+    pending = list(tasks)
+    for task in pending:
+        task.cancel()
+    for task in pending:
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task

@@ -6,6 +6,7 @@ import logging
 import pytest
 
 from proxystore.utils.tasks import SafeTaskExitError
+from proxystore.utils.tasks import cancel_and_wait
 from proxystore.utils.tasks import exit_on_error
 from proxystore.utils.tasks import spawn_guarded_background_task
 
@@ -85,3 +86,24 @@ def test_exit_on_error_direct() -> None:
             exit_on_error(task)
 
     asyncio.run(main())
+
+
+def test_cancel_and_wait_stops_every_task_and_swallows_their_errors() -> None:
+    async def main() -> list[asyncio.Task[None]]:
+        started = asyncio.Event()
+
+        async def sleeper() -> None:
+            started.set()
+            await asyncio.sleep(3600)
+
+        async def failer() -> None:
+            raise ValueError('already failed')
+
+        tasks = [asyncio.create_task(sleeper()), asyncio.create_task(failer())]
+        await started.wait()
+        await cancel_and_wait(tasks)
+        return tasks
+
+    first, second = asyncio.run(main())
+    assert first.cancelled()
+    assert isinstance(second.exception(), ValueError)
