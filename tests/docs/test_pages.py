@@ -18,7 +18,6 @@ by a fresh temporary directory, Redis's port `6379` by a real
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shlex
@@ -26,6 +25,11 @@ import shutil
 import subprocess
 import sys
 from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
 
 import pytest
 
@@ -157,6 +161,17 @@ SHELL_BLOCKS_RUN = {CLI_BLOCK, *ENDPOINT_PAGE_BLOCKS}
 """Shell blocks that a test in this package runs."""
 
 
+def _stop_endpoint(name: str, env: dict[str, str]) -> None:
+    """Stop an endpoint a test started, whatever the test's outcome."""
+    subprocess.run(
+        [sys.executable, '-m', 'proxystore.endpoint.cli', 'stop', name],
+        env=env,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+
+
 def _run_cli_lines(
     code: str,
     env: dict[str, str],
@@ -200,23 +215,9 @@ def test_endpoint_page_shell_blocks_run(tmp_path: Any) -> None:
         got = _run_cli_lines(test, env, {'0b0c9a0e-...': key.group(1)})
         assert 'Result: hello' in got[-1]
         if shutil.which('curl') is not None:
-            config = json.loads(
-                subprocess.run(
-                    [
-                        sys.executable,
-                        '-c',
-                        'import json; from proxystore.endpoint.commands '
-                        "import load_config; c = load_config('my-endpoint');"
-                        ' print(json.dumps([c.port]))',
-                    ],
-                    env=env,
-                    capture_output=True,
-                    text=True,
-                    timeout=60,
-                    check=True,
-                ).stdout,
-            )
-            script = curl.replace('9753', str(config[0])).replace(
+            config_file = tmp_path / 'home' / 'my-endpoint' / 'config.toml'
+            config = tomllib.loads(config_file.read_text())
+            script = curl.replace('9753', str(config['port'])).replace(
                 'python -c',
                 f'{shlex.quote(sys.executable)} -c',
             )
@@ -230,14 +231,7 @@ def test_endpoint_page_shell_blocks_run(tmp_path: Any) -> None:
             )
             assert result.returncode == 0, result.stderr
     finally:
-        subprocess.run(
-            [sys.executable, '-m', 'proxystore.endpoint.cli', 'stop',
-             'my-endpoint'],
-            env=env,
-            capture_output=True,
-            timeout=60,
-            check=False,
-        )
+        _stop_endpoint('my-endpoint', env)
     _run_cli_lines(stop, env, {})
     assert not (tmp_path / 'home' / 'my-endpoint').exists()
     # Configuring peering endpoints writes the relay address; nothing is
@@ -253,30 +247,10 @@ def test_endpoint_cli_block_runs(tmp_path: Any) -> None:
     # Each line as written, with the console script run by this
     # interpreter and a fresh ProxyStore home.
     env = {**os.environ, 'PROXYSTORE_HOME': str(tmp_path)}
-    cli = [sys.executable, '-m', 'proxystore.endpoint.cli']
-    outputs = []
     try:
-        for line in CLI_BLOCK.splitlines():
-            words = shlex.split(line)
-            assert words[0] == 'proxystore-endpoint'
-            result = subprocess.run(
-                [*cli, *words[1:]],
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=60,
-                check=False,
-            )
-            assert result.returncode == 0, (line, result.stderr)
-            outputs.append(result.stdout + result.stderr)
+        outputs = _run_cli_lines(CLI_BLOCK, env, {})
     finally:
-        subprocess.run(
-            [*cli, 'stop', 'my-endpoint'],
-            env=env,
-            capture_output=True,
-            timeout=60,
-            check=False,
-        )
+        _stop_endpoint('my-endpoint', env)
     listing, put, exists = outputs[2], outputs[3], outputs[4]
     assert 'my-endpoint' in listing and 'RUNNING' in listing
     assert 'Put object in endpoint with key' in put

@@ -15,7 +15,6 @@ that proves a UUID is this client's on a relay without authentication.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import socket
 import ssl
@@ -35,6 +34,7 @@ from proxystore.p2p.relay.messages import RelayResponse
 from proxystore.p2p.relay.messages import decode_relay_message
 from proxystore.p2p.relay.messages import encode_relay_message
 from proxystore.p2p.relay.messages import parse_features
+from proxystore.utils.tasks import cancel_and_wait
 
 try:
     import websockets.asyncio.client
@@ -319,9 +319,7 @@ class RelayClient:
         """Stop reconnecting and close the connection."""
         self._closing = True
         if self._reconnect is not None:
-            self._reconnect.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reconnect
+            await cancel_and_wait([self._reconnect])
             self._reconnect = None
         if self._websocket is not None:
             await self._websocket.close()
