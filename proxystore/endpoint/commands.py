@@ -27,7 +27,6 @@ import errno
 import logging
 import os
 import random
-import secrets
 import shutil
 import signal
 import socket
@@ -59,6 +58,8 @@ from proxystore.endpoint.config import validate_name
 from proxystore.endpoint.config import write_config
 from proxystore.endpoint.session import EndpointSession
 from proxystore.endpoint.storage import DEFAULT_MAX_OBJECT_SIZE
+from proxystore.p2p.relay.secret import new_endpoint_secret
+from proxystore.p2p.relay.secret import uuid_for_secret
 from proxystore.utils import environment
 from proxystore.utils.environment import home_dir
 
@@ -118,11 +119,6 @@ class EndpointInfo:
     status: EndpointStatus
     uuid: str
     address: str
-
-
-def new_secret() -> str:
-    """Return a new random secret (tokens, relay secrets)."""
-    return secrets.token_urlsafe(32)
 
 
 def _base_dir(proxystore_dir: str | None) -> str:
@@ -337,12 +333,20 @@ def new_endpoint_config(
     if persist and database_path is None:
         database_path = get_database_filepath(endpoint_dir)
     if auth and token is None:
-        token = new_secret()
+        token = new_endpoint_secret()
     unauthenticated = not auth and token is None
+    # With a relay, the UUID is the one the relay secret proves, so no
+    # other client can ever hold it at the relay (not even first).
+    relay_secret = None if relay_address is None else new_endpoint_secret()
+    endpoint_uuid = (
+        uuid_module.uuid4()
+        if relay_secret is None
+        else uuid_for_secret(relay_secret)
+    )
     try:
         config = EndpointConfig(
             name=name,
-            uuid=str(uuid_module.uuid4()),
+            uuid=str(endpoint_uuid),
             port=random.randint(10240, 20480) if port is None else port,
             host=host,
             host_type='static' if host is not None else host_type,  # type: ignore[arg-type]
@@ -353,7 +357,7 @@ def new_endpoint_config(
             keyfile=keyfile,
             relay=EndpointRelayConfig(
                 address=relay_address,
-                secret=None if relay_address is None else new_secret(),
+                secret=relay_secret,
                 auth=EndpointRelayAuthConfig(
                     method='globus' if relay_auth else None,
                 ),
@@ -627,14 +631,14 @@ def prepare_start(
     updates: dict[str, Any] = {'host': host}
     if config.relay.address is not None and config.relay.secret is None:
         updates['relay'] = config.relay.model_copy(
-            update={'secret': new_secret()},
+            update={'secret': new_endpoint_secret()},
         )
     if (
         config.token is None
         and not config.allow_unauthenticated
         and not is_loopback(host)
     ):
-        updates['token'] = new_secret()
+        updates['token'] = new_endpoint_secret()
         logger.info(
             f'Endpoint {name} listens on {host}: generated an access token '
             f'(stored in {endpoint_dir}/config.toml, which clients on this '

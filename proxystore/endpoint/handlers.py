@@ -48,6 +48,7 @@ from proxystore.endpoint.exceptions import PeerUnavailableError
 from proxystore.endpoint.keys import validate_key
 from proxystore.endpoint.protocol import BODY_TIMEOUT
 from proxystore.endpoint.protocol import HEADER_TIMEOUT
+from proxystore.endpoint.protocol import MAX_CONNECTIONS
 from proxystore.endpoint.protocol import HTTPProtocol
 from proxystore.endpoint.protocol import Request
 from proxystore.endpoint.protocol import Response
@@ -164,6 +165,8 @@ class EndpointHandlers:
             limit of the endpoint's storage; `None` for no limit).
         header_timeout: Seconds a connection may wait for a request head.
         body_timeout: Seconds a request body may take to arrive.
+        max_connections: Most client connections open at once (`None`: no
+            cap); more are answered 503 and closed.
     """
 
     def __init__(
@@ -174,6 +177,7 @@ class EndpointHandlers:
         max_object_size: Any = _NO_LIMIT,
         header_timeout: float = HEADER_TIMEOUT,
         body_timeout: float = BODY_TIMEOUT,
+        max_connections: int | None = MAX_CONNECTIONS,
     ) -> None:
         self.endpoint = endpoint
         self.max_object_size: int | None = (
@@ -183,6 +187,7 @@ class EndpointHandlers:
         )
         self.header_timeout = header_timeout
         self.body_timeout = body_timeout
+        self.max_connections = max_connections
         self._expected = (
             f'Bearer {token}'.encode() if token is not None else None
         )
@@ -195,6 +200,7 @@ class EndpointHandlers:
             self.connections,
             header_timeout=self.header_timeout,
             body_timeout=self.body_timeout,
+            max_connections=self.max_connections,
         )
 
     def _params(self, request: Request) -> tuple[str, uuid.UUID | None]:

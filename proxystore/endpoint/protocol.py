@@ -67,6 +67,23 @@ HEADER_TIMEOUT = 60.0
 BODY_TIMEOUT = 300.0
 """Default seconds a request body may take to arrive."""
 
+
+def _max_connections() -> int:
+    try:
+        import resource
+    except ImportError:  # pragma: no cover (not Unix)
+        return 1000
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return 1000
+    # Leave descriptors for the listener, storage, relay and peers.
+    return max(16, min(1000, soft - 64))
+
+
+MAX_CONNECTIONS = _max_connections()
+"""Default cap on open client connections (1000, or fewer if the file
+descriptor limit is lower); more are answered 503 and closed."""
+
 _REASONS = {
     100: 'Continue',
     200: 'OK',
@@ -79,6 +96,7 @@ _REASONS = {
     417: 'Expectation Failed',
     500: 'Internal Server Error',
     502: 'Bad Gateway',
+    503: 'Service Unavailable',
 }
 
 
@@ -254,6 +272,9 @@ class HTTPProtocol(asyncio.Protocol):
         header_timeout: Seconds to wait for a complete request head, from
             the connection opening or the previous answer.
         body_timeout: Seconds a request body may take to arrive.
+        max_connections: Most connections open at once (`None`: no cap);
+            a connection over the cap is answered 503 and closed, so a
+            flood of idle clients cannot exhaust the file descriptors.
     """
 
     def __init__(
@@ -263,9 +284,11 @@ class HTTPProtocol(asyncio.Protocol):
         *,
         header_timeout: float = HEADER_TIMEOUT,
         body_timeout: float = BODY_TIMEOUT,
+        max_connections: int | None = MAX_CONNECTIONS,
     ) -> None:
         self._handlers = handlers
         self._connections = connections
+        self._max_connections = max_connections
         self._header_timeout = header_timeout
         self._body_timeout = body_timeout
         self._timer: asyncio.TimerHandle | None = None
@@ -354,8 +377,18 @@ class HTTPProtocol(asyncio.Protocol):
     # asyncio callbacks
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        """Register the connection."""
+        """Register the connection (or refuse it when over the cap)."""
         self._transport = cast(asyncio.Transport, transport)
+        if (
+            self._max_connections is not None
+            and len(self._connections) >= self._max_connections
+        ):
+            self._fail(
+                503,
+                f'Too many open connections (limit {self._max_connections}).'
+                ' Try again later.',
+            )
+            return
         self._connections.add(self)
         self._arm(self._header_timeout)
 

@@ -156,26 +156,29 @@ def _check_nat_in_background() -> None:
     loop.run_in_executor(None, check)
 
 
+_PEERING_REQUIREMENTS = ('aiortc', 'websockets')
+"""Third-party packages peering needs (the `endpoints` extra)."""
+
+
 def _peer_manager(config: EndpointConfig) -> Any:
     """Build the peer manager for `config.relay` (`None` without a relay)."""
     relay = config.relay
     if relay.address is None:
         return None
     try:
+        # proxystore.p2p only warns when these are missing (as upstream)
+        # and would fail later, mid-connection: check them up front.
+        for requirement in _PEERING_REQUIREMENTS:
+            importlib.import_module(requirement)
         from proxystore.p2p.manager import PeerManager
         from proxystore.p2p.relay.client import RelayClient
-    except ImportError:
-        # Peering over the relay's websocket protocol is not installed
-        # yet: fall back to the HTTP-forwarding peers.
-        from proxystore.endpoint.peers import PeerManager as HTTPPeers
-
-        return HTTPPeers(
-            relay.address,
-            uuid=config.uuid,
-            name=config.name,
-            address=config.address(),
-            token=config.token,
-        )
+    except ImportError as e:
+        raise ImportError(
+            f'Endpoint {config.name} has a relay ({relay.address}) but '
+            f'peering is not installed ({e}). Install it with '
+            '"pip install proxystore[endpoints]", or configure the '
+            'endpoint without a relay (--no-relay-server).',
+        ) from e
     headers = _get_auth_headers(relay.auth.method, **relay.auth.kwargs)
     if relay.secret is not None:
         with contextlib.suppress(ImportError):

@@ -193,8 +193,6 @@ class _ProxyMethods:
         return issubclass(subclass, self.__proxy_wrapped__)
 
 
-
-
 class Proxy(_Base, _ProxyMethods, Generic[T]):
     """Lazy, transparent proxy of the object produced by a factory.
 

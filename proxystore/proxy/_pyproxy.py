@@ -60,8 +60,7 @@ def _attribute_error(proxy: Any, name: str) -> AttributeError:
 def _check_name(name: Any) -> None:
     if not isinstance(name, str):
         raise TypeError(
-            'attribute name must be string, not '
-            f"'{type(name).__name__}'",
+            f"attribute name must be string, not '{type(name).__name__}'",
         )
 
 

@@ -31,6 +31,7 @@ if sys.version_info >= (3, 11):  # pragma: >=3.11 cover
 else:  # pragma: <3.11 cover
     import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
 
+
 def import_from_path(path: str) -> Any:
     """Import the object named by a dotted path (`package.module.Name`).
 

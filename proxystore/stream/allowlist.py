@@ -133,9 +133,7 @@ def check_key_type(path: Any) -> type[tuple[Any, ...]]:
             f'{path!r:.100}.',
         )
     module, _, name = path.rpartition('.')
-    allowed = {
-        c.rpartition('.')[0] for c in connector_kinds().values()
-    }
+    allowed = {c.rpartition('.')[0] for c in connector_kinds().values()}
     if module not in allowed or not name.isidentifier():
         raise EventDecodeError(
             f'Stream event names key type {path!r:.200}, which is not a '

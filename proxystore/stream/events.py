@@ -465,6 +465,5 @@ def bytes_to_event(
         ) from e
     except RecursionError:
         raise EventDecodeError(
-            f'Message is nested too deeply to be a stream event: '
-            f'{raw[:64]!r}',
+            f'Message is nested too deeply to be a stream event: {raw[:64]!r}',
         ) from None

@@ -87,9 +87,10 @@ def blocks(language: str) -> list[tuple[str, int, str, str, str]]:
         for index, code in enumerate(code_blocks(markdown, language)):
             kind, detail = marker(markdown, code, language)
             if (page, language, index) in FOREIGN_SKIPS:
-                kind, detail = 'illustrative', FOREIGN_SKIPS[
-                    (page, language, index)
-                ]
+                kind, detail = (
+                    'illustrative',
+                    FOREIGN_SKIPS[(page, language, index)],
+                )
             found.append((page, index, code, kind, detail))
     return found
 
@@ -154,7 +155,8 @@ CLI_BLOCK = next(
     if page == 'guides/debugging-endpoints.md' and 'configure' in code
 )
 ENDPOINT_PAGE_BLOCKS = [
-    code for page, _, code, kind, _ in blocks('bash')
+    code
+    for page, _, code, kind, _ in blocks('bash')
     if page == 'endpoints.md' and not kind
 ]
 SHELL_BLOCKS_RUN = {CLI_BLOCK, *ENDPOINT_PAGE_BLOCKS}

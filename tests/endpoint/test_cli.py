@@ -34,6 +34,7 @@ from proxystore.endpoint.config import get_endpoint_dir
 from proxystore.endpoint.config import get_pid_filepath
 from proxystore.endpoint.config import read_config
 from proxystore.endpoint.config import write_config
+from proxystore.p2p.relay.secret import uuid_for_secret
 from tests.fixtures.ports import free_port
 
 _ANSI = re.compile(r'\x1b\[[0-9;]*m')
@@ -262,6 +263,25 @@ def test_configure_is_secure_by_default(home: str) -> None:
     assert stat.S_IMODE(os.stat(endpoint_dir).st_mode) == 0o700
     mode = os.stat(os.path.join(endpoint_dir, 'config.toml')).st_mode
     assert stat.S_IMODE(mode) == 0o600
+
+
+def test_relay_endpoint_uuid_is_proven_by_its_secret(home: str) -> None:
+    # With a relay, nobody can hold the endpoint's UUID at the relay first:
+    # the UUID is derived from the endpoint's own 0600 relay secret.
+    run(
+        home,
+        'configure',
+        'ep',
+        '--port',
+        '12345',
+        '--relay-address',
+        'ws://127.0.0.1:1',
+    )
+    config = load_config('ep', home)
+    assert config.relay.secret is not None
+    assert config.uuid == str(uuid_for_secret(config.relay.secret))
+    run(home, 'configure', 'solo', '--port', '12346', '--no-relay-server')
+    assert load_config('solo', home).relay.secret is None
 
 
 def test_token_is_required_once_configured(home: str) -> None:

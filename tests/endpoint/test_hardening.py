@@ -316,3 +316,34 @@ def test_nothing_is_answered_after_an_early_refusal(server: Server) -> None:
         assert reader.readline().startswith(b'HTTP/1.1 413')
         rest = reader.read()  # until the server closes
         assert b'HTTP/1.1' not in rest
+
+
+@pytest.mark.timeout(60)
+def test_connections_over_the_cap_get_503_and_data_is_kept() -> None:
+    # A flood of idle connections must not exhaust the file descriptors:
+    # past the cap, new connections are answered 503 and closed, while
+    # the connections already open keep working and stored data stays.
+    server = Server(max_connections=5)
+    held = [server.connect() for _ in range(5)]
+    try:
+        first = held[0]
+        first.sendall(
+            b'POST /set?key=kept HTTP/1.1\r\nHost: x\r\n'
+            b'Content-Length: 4\r\n\r\ndata',
+        )
+        assert read_response(first)[0] == 200
+        while server.open_connections() < 5:
+            time.sleep(0.01)
+        with server.connect() as extra:
+            status, headers, body = read_response(extra)
+            assert status == 503
+            assert headers['connection'] == 'close'
+            assert b'Too many open connections (limit 5)' in body
+            assert closed(extra)
+        first.sendall(b'GET /get?key=kept HTTP/1.1\r\nHost: x\r\n\r\n')
+        assert read_response(first)[::2] == (200, b'data')
+        assert server.open_connections() == 5
+    finally:
+        for sock in held:
+            sock.close()
+        server.stop()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import http.client
 import json
 import socket
+import subprocess
+import sys
 import urllib.parse
 import uuid
 from collections.abc import Iterator
@@ -248,3 +250,48 @@ def test_bad_key_with_large_body_gets_400_on_same_connection(
     # The kept-alive connection still works.
     client.put(address, 'after-bad', b'ok', session=session)
     assert client.get(address, 'after-bad', session=session) == b'ok'
+
+
+_WITHOUT_PEERING = """
+import sys
+sys.modules[{missing!r}] = None  # as on a machine without it
+from proxystore.endpoint.config import EndpointConfig
+from proxystore.endpoint.config import EndpointRelayConfig
+from proxystore.endpoint.serve import serve
+config = EndpointConfig(
+    name='lonely',
+    uuid='7f0c2d5e-2f34-4a8e-9a4b-2a4a1c3f5d6e',
+    host='127.0.0.1',
+    port=1,
+    relay=EndpointRelayConfig(address='ws://127.0.0.1:1'),
+)
+try:
+    serve(config, log_level='CRITICAL')
+except ImportError as e:
+    print(e)
+"""
+
+
+@pytest.mark.parametrize('missing', ['aiortc', 'websockets'])
+def test_relay_without_peering_installed_is_a_clear_error(
+    missing: str,
+    tmp_path: Any,
+) -> None:
+    # A relay in the config of a machine without aiortc or websockets:
+    # `serve` stops before binding or opening storage, naming the extra
+    # to install (it used to fail later with a NameError).
+    result = subprocess.run(
+        [sys.executable, '-c', _WITHOUT_PEERING.format(missing=missing)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    message = result.stdout
+    assert 'Endpoint lonely has a relay (ws://127.0.0.1:1)' in message
+    assert 'pip install proxystore[endpoints]' in message
+    assert missing in message
+    assert '--no-relay-server' in message
+    assert list(tmp_path.iterdir()) == []

@@ -44,6 +44,7 @@ objects = st.recursive(
     max_leaves=6,
 )
 
+
 def set_one(obj: Any, key: Any) -> None:
     obj[key] = 1
 

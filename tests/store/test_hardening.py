@@ -171,9 +171,10 @@ def test_store_logs_debug_per_operation(
         f'Unregistered a store named {store_name}',
         f'Closed Store(name="{store_name}")',
     ]
-    assert {
-        r.name for r in records if r.levelno == logging.DEBUG
-    } >= {'proxystore.store.base', 'proxystore.store.factory'}
+    assert {r.name for r in records if r.levelno == logging.DEBUG} >= {
+        'proxystore.store.base',
+        'proxystore.store.factory',
+    }
 
 
 def test_store_logs_nothing_per_operation_at_info(

@@ -134,9 +134,7 @@ def test_batch_metrics() -> None:
         for name in ('store.put_batch.serialize', 'store.put_batch.connector'):
             assert name in metrics.times, name
         sizes = metrics.attributes['store.put_batch.object_sizes']
-        assert sizes == sum(
-            len(store.connector.get(key)) for key in keys
-        )
+        assert sizes == sum(len(store.connector.get(key)) for key in keys)
         assert store.metrics.get_metrics(keys[0]) is None
         assert store.metrics.aggregate_times()['store.put_batch'].count == 1
         proxies = store.proxy_batch(['c', 'd'])

@@ -176,8 +176,7 @@ class ZeroMQSubscriber(IterableSubscriber):
             round(self.timeout * 1000),
         ):
             raise TimeoutError(
-                f'No message on topic {self.topic!r} within '
-                f'{self.timeout} s.',
+                f'No message on topic {self.topic!r} within {self.timeout} s.',
             )
         frames = self._socket.recv_multipart()
         if len(frames) != 2:  # noqa: PLR2004
