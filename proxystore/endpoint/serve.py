@@ -172,6 +172,7 @@ def _peer_manager(config: EndpointConfig) -> Any:
             importlib.import_module(requirement)
         from proxystore.p2p.manager import PeerManager
         from proxystore.p2p.relay.client import RelayClient
+        from proxystore.p2p.relay.secret import secret_headers
     except ImportError as e:
         raise ImportError(
             f'Endpoint {config.name} has a relay ({relay.address}) but '
@@ -181,10 +182,7 @@ def _peer_manager(config: EndpointConfig) -> Any:
         ) from e
     headers = _get_auth_headers(relay.auth.method, **relay.auth.kwargs)
     if relay.secret is not None:
-        with contextlib.suppress(ImportError):
-            from proxystore.p2p.relay.secret import secret_headers
-
-            headers.update(secret_headers(relay.secret))
+        headers.update(secret_headers(relay.secret))
     relay_client = RelayClient(
         relay.address,
         client_name=config.name,
