@@ -484,14 +484,30 @@ def test_pid_file_from_another_host_is_kept(home: str) -> None:
     assert os.path.exists(pid_file)
 
 
+_FAKE_UVLOOP = """
+import asyncio, pathlib
+def new_event_loop():
+    pathlib.Path(__file__).with_name('uvloop-used').touch()
+    return asyncio.new_event_loop()
+"""
+
+
 def test_foreground_start_stops_on_sigterm(home: str) -> None:
     configure(home)
+    # An importable uvloop: `start` must still run our polling loop
+    # (uvloop answered small requests ~1.5x slower).
+    fake = pathlib.Path(home).parent / 'fake-uvloop'
+    fake.mkdir()
+    (fake / 'uvloop.py').write_text(_FAKE_UVLOOP)
+    path = os.pathsep.join(
+        filter(None, [str(fake), os.environ.get('PYTHONPATH')])
+    )
     process = subprocess.Popen(
         [sys.executable, '-m', 'proxystore.endpoint.cli']
         + ['start', 'ep', '--no-detach'],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        env={**os.environ, 'PROXYSTORE_HOME': home},
+        env={**os.environ, 'PROXYSTORE_HOME': home, 'PYTHONPATH': path},
     )
     try:
         config = load_config('ep', home)
@@ -507,6 +523,7 @@ def test_foreground_start_stops_on_sigterm(home: str) -> None:
         assert get_status('ep', home) is EndpointStatus.STOPPED
         with open(os.path.join(endpoint_dir, 'log.txt')) as f:
             assert 'Finished serving endpoint: ep' in f.read()
+        assert not (fake / 'uvloop-used').exists()
     finally:
         if process.poll() is None:
             process.kill()
