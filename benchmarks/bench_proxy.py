@@ -14,12 +14,18 @@ generic path (`PyObject_GetAttr`, `PyObject_GetItem`, `PyNumber_Add`) on
 its target, which alone costs several times the specialized instruction.
 The floor rows measure that generic path (the same statement at a site that
 sees two types), and the `vs generic` rows show what the proxy adds on top.
+Two more floors show the least any forwarding proxy can cost: for the C
+core, the standard library's own C forwarding proxy, `weakref.proxy(t)`
+(where the target takes weak references), whose slots only fetch the
+referent and repeat the operation on it; for the Python core, a minimal
+pure-Python class with one forwarding method per operation.
 """
 
 from __future__ import annotations
 
 import pickle
 import timeit
+import weakref
 from typing import Any
 
 from benchmarks.common import Row
@@ -77,8 +83,7 @@ def _costs(
     times = interleaved_best([*cases, *loops], repeat)
     n = len(lists)
     return [
-        max(times[i] - times[n + i], 1e-12)
-        / (len(lists[i]) * _UNROLL)
+        max(times[i] - times[n + i], 1e-12) / (len(lists[i]) * _UNROLL)
         for i in range(n)
     ]
 
@@ -159,12 +164,16 @@ def _operation_rows(quick: bool) -> list[Row]:
         }
         direct = [target] * count
         mixed = [target, other] * (count // 2)
-        c_cost, py_cost, direct_cost, generic_cost = _costs(
+        refs = _reference_forwarders(target, count)
+        lists = [proxies['c'], proxies['python'], direct, mixed]
+        lists.extend(objs for _, _, objs in refs)
+        c_cost, py_cost, direct_cost, generic_cost, *ref_costs = _costs(
             stmt,
-            [proxies['c'], proxies['python'], direct, mixed],
+            lists,
             env,
             repeat,
         )
+        own = {'c': c_cost, 'python': py_cost}
         shown = stmt.replace('o', 't', 1)
         rows.append(
             _ratio_row(f'[c] {name}', c_cost, direct_cost, c_limit, shown),
@@ -196,7 +205,90 @@ def _operation_rows(quick: bool) -> list[Row]:
                 shown,
             ),
         )
+        for (impl, label, _), ref_cost in zip(refs, ref_costs, strict=True):
+            floors.extend(
+                _reference_rows(
+                    f'[{impl}] {name}',
+                    stmt,
+                    label,
+                    own[impl],
+                    direct_cost,
+                    ref_cost,
+                ),
+            )
     return rows + floors
+
+
+class _PyForwarder:
+    """The least a pure-Python forwarding proxy can do: one slot each."""
+
+    __slots__ = ('_t',)
+
+    def __init__(self, target: Any) -> None:
+        self._t = target
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._t, name)
+
+    @property  # type: ignore[misc]
+    def __class__(self) -> type:
+        return self._t.__class__  # type: ignore[no-any-return]
+
+    def __hash__(self) -> int:
+        return hash(self._t)
+
+    def __len__(self) -> int:
+        return len(self._t)
+
+    def __getitem__(self, key: Any) -> Any:
+        return self._t[key]
+
+    def __add__(self, other: Any) -> Any:
+        return self._t + other
+
+
+def _reference_forwarders(
+    target: Any,
+    count: int,
+) -> list[tuple[str, str, list[Any]]]:
+    """Minimal forwarders to compare each core with: (core, label, objs)."""
+    python: list[Any] = [_PyForwarder(target)] * count
+    refs = [('python', '_PyForwarder(t)', python)]
+    try:
+        stdlib: list[Any] = [weakref.proxy(target)] * count
+    except TypeError:  # int, list, str: no weak references
+        return refs
+    refs.append(('c', 'weakref.proxy(t)', stdlib))
+    return refs
+
+
+def _reference_rows(
+    name: str,
+    stmt: str,
+    label: str,
+    own_cost: float,
+    direct_cost: float,
+    ref_cost: float,
+) -> list[Row]:
+    ref_shown = stmt.replace('o', label, 1)
+    shown = stmt.replace('o', 't', 1)
+    kind = 'stdlib C' if label.startswith('weakref') else 'minimal Python'
+    return [
+        _ratio_row(
+            f'floor: {ref_shown} ({kind} forwarder) vs {shown}',
+            ref_cost,
+            direct_cost,
+            None,
+            shown,
+        ),
+        _ratio_row(
+            f'{name} vs {ref_shown}',
+            own_cost,
+            ref_cost,
+            None,
+            ref_shown,
+        ),
+    ]
 
 
 def _create_rows(quick: bool) -> list[Row]:

@@ -102,7 +102,11 @@ class ProxyBase:
         if name in _FORWARDED:
             return getattr(_target(self), name)
         if name == '__class__':
-            return _class_of(self)
+            try:  # inline: isinstance() asks for __class__ on every call
+                target = _target_get(self)
+            except AttributeError:
+                return _class_of(self)
+            return target.__class__
         cls = type(self)
         dicts, names, has_dict = cls._proxy_layout  # type: ignore[attr-defined]
         if name in names:

@@ -267,6 +267,41 @@ def test_isinstance_and_class_report_target() -> None:
     assert isinstance(proxy, Proxy)
 
 
+def class_of(obj: Any) -> Any:
+    return obj.__class__
+
+
+class _Pretender:
+    """A target whose `__class__` is not its type (as mocks do)."""
+
+    @property  # type: ignore[misc]
+    def __class__(self) -> type:
+        return int
+
+
+def test_class_is_what_the_target_reports() -> None:
+    proxy = make(_Pretender())
+    assert class_of(proxy) is int
+    assert isinstance(proxy, int)
+    assert type(proxy) is Proxy
+
+
+def test_class_of_a_proxy_of_a_proxy_is_the_inner_target_class() -> None:
+    inner = make([1])
+    outer = make(inner)
+    assert class_of(outer) is list
+    assert isinstance(outer, list)
+    assert is_resolved(outer)
+    assert is_resolved(inner)
+
+
+def test_class_of_an_unresolved_proxy_resolves_it() -> None:
+    proxy = make({'a': 1})
+    assert not is_resolved(proxy)
+    assert class_of(proxy) is dict
+    assert is_resolved(proxy)
+
+
 def test_hasattr_reflects_target_for_plain_names() -> None:
     proxy = make([1, 2])
     assert hasattr(proxy, 'append')

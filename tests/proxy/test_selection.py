@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import pathlib
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -36,9 +38,13 @@ sys.meta_path.insert(0, NoCExtension())
 """
 
 
-def run(prelude: str, **env: str) -> str:
+ROOT = pathlib.Path(__file__).parents[2]
+
+
+def run(prelude: str, cwd: pathlib.Path | None = None, **env: str) -> str:
     result = subprocess.run(
         [sys.executable, '-c', CHECK.format(prelude=textwrap.dedent(prelude))],
+        cwd=cwd,
         capture_output=True,
         text=True,
         timeout=60,
@@ -77,3 +83,44 @@ def test_built_package_uses_the_c_core() -> None:
     except ImportError:  # pragma: no cover (no compiler)
         pytest.skip('C proxy core not built')
     assert IMPLEMENTATION == 'c'
+
+
+@pytest.mark.timeout(300)
+def test_build_without_a_compiler_gives_a_working_python_core(
+    implementation: str,
+    tmp_path: pathlib.Path,
+) -> None:
+    if implementation == 'c':
+        pytest.skip('one run is enough')
+    source = tmp_path / 'source'
+    source.mkdir()
+    for name in ('setup.py', 'pyproject.toml', 'README.md'):
+        shutil.copy(ROOT / name, source / name)
+    shutil.copytree(
+        ROOT / 'proxystore',
+        source / 'proxystore',
+        ignore=shutil.ignore_patterns('*.so', '*.pyd', '__pycache__'),
+    )
+    missing = str(tmp_path / 'no-such-compiler')
+    build = subprocess.run(
+        [sys.executable, 'setup.py', 'build_ext', '--inplace'],
+        cwd=source,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env={**os.environ, 'CC': missing, 'LDSHARED': missing},
+        check=False,
+    )
+    assert build.returncode == 0, build.stderr
+    assert 'building extension "proxystore.proxy._cproxy" failed' in (
+        build.stdout + build.stderr
+    )
+    assert not list((source / 'proxystore').rglob('_cproxy*.so'))
+
+    out = run(
+        '', cwd=source, PYTHONPATH=str(source), PROXYSTORE_PURE_PYTHON=''
+    )
+    name, count, messages = out.split(' ', 2)
+    assert name == 'python'
+    assert count == '1'
+    assert 'C proxy core unavailable' in messages
