@@ -166,7 +166,7 @@ def _operation_rows(quick: bool) -> list[Row]:
         mixed = [target, other] * (count // 2)
         refs = _reference_forwarders(target, count)
         lists = [proxies['c'], proxies['python'], direct, mixed]
-        lists.extend(objs for _, _, objs in refs)
+        lists.extend(objs for _, _, _, objs in refs)
         c_cost, py_cost, direct_cost, generic_cost, *ref_costs = _costs(
             stmt,
             lists,
@@ -205,12 +205,15 @@ def _operation_rows(quick: bool) -> list[Row]:
                 shown,
             ),
         )
-        for (impl, label, _), ref_cost in zip(refs, ref_costs, strict=True):
+        for (impl, label, kind, _), ref_cost in zip(
+            refs, ref_costs, strict=True
+        ):
             floors.extend(
                 _reference_rows(
                     f'[{impl}] {name}',
                     stmt,
                     label,
+                    kind,
                     own[impl],
                     direct_cost,
                     ref_cost,
@@ -250,15 +253,19 @@ class _PyForwarder:
 def _reference_forwarders(
     target: Any,
     count: int,
-) -> list[tuple[str, str, list[Any]]]:
-    """Minimal forwarders to compare each core with: (core, label, objs)."""
+) -> list[tuple[str, str, str, list[Any]]]:
+    """Minimal forwarders to compare each core with.
+
+    Returns:
+        `(core, label, kind, objects)` per forwarder.
+    """
     python: list[Any] = [_PyForwarder(target)] * count
-    refs = [('python', '_PyForwarder(t)', python)]
+    refs = [('python', '_PyForwarder(t)', 'minimal Python', python)]
     try:
         stdlib: list[Any] = [weakref.proxy(target)] * count
     except TypeError:  # int, list, str: no weak references
         return refs
-    refs.append(('c', 'weakref.proxy(t)', stdlib))
+    refs.append(('c', 'weakref.proxy(t)', 'stdlib C', stdlib))
     return refs
 
 
@@ -266,13 +273,13 @@ def _reference_rows(
     name: str,
     stmt: str,
     label: str,
+    kind: str,
     own_cost: float,
     direct_cost: float,
     ref_cost: float,
 ) -> list[Row]:
     ref_shown = stmt.replace('o', label, 1)
     shown = stmt.replace('o', 't', 1)
-    kind = 'stdlib C' if label.startswith('weakref') else 'minimal Python'
     return [
         _ratio_row(
             f'floor: {ref_shown} ({kind} forwarder) vs {shown}',
