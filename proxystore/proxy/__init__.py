@@ -19,6 +19,8 @@ from proxystore.proxy._functions import get_factory
 from proxystore.proxy._functions import is_resolved
 from proxystore.proxy._functions import resolve
 from proxystore.proxy._locker import ProxyLocker
+from proxystore.proxy._meta import ProxyMetaType
+from proxystore.proxy._meta import as_metaclass
 from proxystore.proxy._proxy import DefaultClassType
 from proxystore.proxy._proxy import DefaultHashType
 from proxystore.proxy._proxy import FactoryType
@@ -32,8 +34,10 @@ __all__ = [
     'FactoryType',
     'Proxy',
     'ProxyLocker',
+    'ProxyMetaType',
     'ProxyOr',
     'ProxyResolveError',
+    'as_metaclass',
     'extract',
     'get_factory',
     'is_resolved',

@@ -1,7 +1,8 @@
-"""ProxyStore's exact proxy semantics (COMPAT-core X8-X18), on both cores."""
+"""ProxyStore's exact proxy semantics (COMPAT-core X5, X8-X18), both cores."""
 
 from __future__ import annotations
 
+import abc
 import operator
 import weakref
 from typing import Any
@@ -11,7 +12,9 @@ import pytest
 from proxystore.factory import SimpleFactory
 from proxystore.proxy import Proxy
 from proxystore.proxy import ProxyLocker
+from proxystore.proxy import ProxyMetaType
 from proxystore.proxy import ProxyResolveError
+from proxystore.proxy import as_metaclass
 from proxystore.proxy import is_resolved
 
 
@@ -161,6 +164,53 @@ def test_object_setattr_on_subclass_without_slots() -> None:
     assert proxy.note == 'own'
     assert factory.calls == 0
     assert proxy.x == 1  # other names still forward
+
+
+def _check_upstream_style_subclass(sub: Any) -> None:
+    assert isinstance(sub, ProxyMetaType)
+    assert issubclass(sub, Proxy)
+    target = Documented()
+    factory = Counting(target)
+    proxy = sub(factory)
+    assert proxy.__doc__ == 'Target doc.'
+    assert proxy.__module__ == __name__
+    assert factory.calls == 1
+    assert isinstance(proxy, Documented)
+    assert proxy.x == 1
+    object.__setattr__(proxy, 'note', 'own')  # no __slots__: X15 holds
+    assert proxy.note == 'own'
+    assert not hasattr(target, 'note')
+    assert sub.__doc__ == 'Upstream-style subclass.'
+
+
+def test_subclass_with_proxy_metatype_keyword() -> None:
+    class Sub(Proxy, metaclass=ProxyMetaType):  # type: ignore[misc]
+        """Upstream-style subclass."""
+
+    _check_upstream_style_subclass(Sub)
+
+
+def test_subclass_through_as_metaclass() -> None:
+    class Sub(as_metaclass(ProxyMetaType, Proxy)):  # type: ignore[misc]
+        """Upstream-style subclass."""
+
+    _check_upstream_style_subclass(Sub)
+    # The helper base adds no instance layout of its own.
+    assert Sub.__mro__[1].__dict__['__slots__'] == ()
+
+
+def test_as_metaclass_without_bases_builds_on_object() -> None:
+    base = as_metaclass(ProxyMetaType)
+    assert base.__bases__ == (object,)
+    assert type(base) is ProxyMetaType
+
+
+def test_as_metaclass_with_a_conflicting_metaclass_is_a_type_error() -> None:
+    with pytest.raises(TypeError, match='metaclass conflict'):
+        as_metaclass(ProxyMetaType, Proxy, abc.ABC)
+    # Proxy itself is untouched: still a plain type, still usable.
+    assert type(Proxy) is type
+    assert Proxy(Counting(3)) + 1 == 4
 
 
 def test_orig_class_is_not_sent_to_the_target() -> None:
