@@ -64,7 +64,6 @@ try:
     from aiortc.contrib.signaling import BYE
     from aiortc.contrib.signaling import object_from_string
     from aiortc.contrib.signaling import object_to_string
-    from aiortc.rtcconfiguration import RTCIceTransportPolicy
     from aiortc.rtcicetransport import RTCIceCandidate
 except ImportError as e:  # pragma: no cover
     import warnings
@@ -74,6 +73,20 @@ except ImportError as e:  # pragma: no cover
         '"pip install proxystore[endpoints]".',
         stacklevel=2,
     )
+
+native_transport_policy: Any
+"""aiortc's `RTCIceTransportPolicy` (aiortc >= 1.16), else `None`.
+
+Older aiortc (1.15 is the last release for Python 3.10) has no transport
+policy; there the `'relay'` policy is applied to the session descriptions
+instead (see `only_relay_candidates`).
+"""
+try:
+    from aiortc.rtcconfiguration import RTCIceTransportPolicy
+
+    native_transport_policy = RTCIceTransportPolicy
+except ImportError:  # pragma: no cover (aiortc < 1.16, or no aiortc)
+    native_transport_policy = None
 
 logger = logging.getLogger(__name__)
 
@@ -144,6 +157,22 @@ def log_name(uuid: uuid_module.UUID, name: str) -> str:
 def add_endpoint_address(sdp: str, address: str) -> str:
     """Return `sdp` with the endpoint address attribute at session level."""
     return _add_attribute(sdp, ENDPOINT_ADDRESS_ATTRIBUTE, address)
+
+
+def only_relay_candidates(sdp: str) -> str:
+    """Return `sdp` without its ICE candidates other than `typ relay`.
+
+    With neither side advertising host or server-reflexive candidates, ICE
+    can only pair through a TURN relay: the `'relay'` transport policy on
+    aiortc releases that lack one.
+    """
+    lines = sdp.split('\r\n')
+    kept = [
+        line
+        for line in lines
+        if not line.startswith('a=candidate:') or ' typ relay' in line
+    ]
+    return '\r\n'.join(kept)
 
 
 def _add_attribute(sdp: str, name: str, value: str) -> str:
@@ -444,14 +473,16 @@ class PeerConnection(_BaseConnection):
         self._channels: dict[str, RTCDataChannel] = {}
         self._drained: dict[str, asyncio.Event] = {}
         self._open_channels = 0
-        self._pc = RTCPeerConnection(
-            RTCConfiguration(
-                iceServers=ice_servers,
-                iceTransportPolicy=RTCIceTransportPolicy(
-                    ice_transport_policy,
-                ),
-            ),
+        options: dict[str, Any] = {'iceServers': ice_servers}
+        if native_transport_policy is not None:
+            options['iceTransportPolicy'] = native_transport_policy(
+                ice_transport_policy,
+            )
+        # Without a native policy, 'relay' filters the descriptions.
+        self._filter_candidates = (
+            native_transport_policy is None and ice_transport_policy == 'relay'
         )
+        self._pc = RTCPeerConnection(RTCConfiguration(**options))
         loop = asyncio.get_running_loop()
         self._handshake_success: asyncio.Future[bool] = loop.create_future()
         self._pc.on('connectionstatechange', self._on_state_change)
@@ -563,8 +594,8 @@ class PeerConnection(_BaseConnection):
         # aiortc gathers every candidate before setLocalDescription
         # returns. With none (e.g. policy 'relay' and no TURN server) ICE
         # cannot succeed, but aiortc would only time out: fail now.
-        description = self._pc.localDescription
-        if description is not None and 'a=candidate:' not in description.sdp:
+        sdp = self._local_sdp()
+        if sdp is not None and 'a=candidate:' not in sdp:
             self._fail_handshake(
                 PeerConnectionError(
                     'No ICE candidates were gathered (no usable interface, '
@@ -572,13 +603,21 @@ class PeerConnection(_BaseConnection):
                 ),
             )
 
+    def _local_sdp(self) -> str | None:
+        description = self._pc.localDescription
+        if description is None:
+            return None
+        sdp: str = description.sdp
+        return only_relay_candidates(sdp) if self._filter_candidates else sdp
+
     async def _send_description(
         self,
         peer_uuid: uuid_module.UUID,
         description_type: Literal['answer', 'offer'],
     ) -> None:
         local = self._pc.localDescription
-        sdp = local.sdp
+        sdp = self._local_sdp()
+        assert sdp is not None
         if self._http_address is not None:
             sdp = add_endpoint_address(sdp, self._http_address)
         if self._relay_public_key is not None:
@@ -625,6 +664,11 @@ class PeerConnection(_BaseConnection):
             )
             return
         if isinstance(obj, RTCSessionDescription):
+            if self._filter_candidates:
+                obj = RTCSessionDescription(
+                    sdp=only_relay_candidates(obj.sdp),
+                    type=obj.type,
+                )
             try:
                 await self._pc.setRemoteDescription(obj)
                 if obj.type == 'offer':

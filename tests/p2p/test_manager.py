@@ -17,6 +17,7 @@ from proxystore.p2p.connection import RELAY_KEY_ATTRIBUTE
 from proxystore.p2p.connection import FrameCipher
 from proxystore.p2p.connection import RelayedConnection
 from proxystore.p2p.connection import log_name
+from proxystore.p2p.connection import only_relay_candidates
 from proxystore.p2p.connection import relay_key
 from proxystore.p2p.exceptions import PeerConnectionError
 from proxystore.p2p.manager import DEFAULT_ICE_TIMEOUT
@@ -120,6 +121,66 @@ def test_relayed_when_ice_fails(caplog: pytest.LogCaptureFixture) -> None:
 
     asyncio.run(main())
     assert any('(path: relayed)' in r.getMessage() for r in caplog.records)
+
+
+def test_only_relay_candidates_keeps_the_rest_of_the_description() -> None:
+    sdp = (
+        'v=0\r\n'
+        'o=- 3913 3913 IN IP4 0.0.0.0\r\n'
+        's=-\r\n'
+        't=0 0\r\n'
+        'm=application 40671 DTLS/SCTP 5000\r\n'
+        'c=IN IP4 192.0.2.10\r\n'
+        'a=candidate:1 1 UDP 2130706431 192.0.2.10 40671 typ host\r\n'
+        'a=candidate:2 1 UDP 1694498815 198.51.100.7 40671 typ srflx '
+        'raddr 192.0.2.10 rport 40671\r\n'
+        'a=candidate:3 1 UDP 16777215 203.0.113.5 50001 typ relay '
+        'raddr 198.51.100.7 rport 40671\r\n'
+        'a=end-of-candidates\r\n'
+        'a=ice-ufrag:abcd\r\n'
+    )
+    filtered = only_relay_candidates(sdp)
+    assert filtered.count('a=candidate:') == 1
+    assert 'typ relay' in filtered
+    assert 'typ host' not in filtered
+    assert 'typ srflx' not in filtered
+    # Everything that is not a candidate line is unchanged.
+    assert [
+        line for line in sdp.split('\r\n') if not line.startswith('a=cand')
+    ] == [
+        line
+        for line in filtered.split('\r\n')
+        if not line.startswith('a=cand')
+    ]
+    assert only_relay_candidates(filtered) == filtered
+
+
+def test_relay_policy_on_aiortc_without_transport_policies(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # aiortc < 1.16 (the last release for Python 3.10 is 1.15) has no
+    # RTCIceTransportPolicy: 'relay' is applied to the descriptions, so
+    # without a TURN server the data still takes the relayed path.
+    monkeypatch.setattr(
+        'proxystore.p2p.connection.native_transport_policy',
+        None,
+    )
+
+    async def main() -> None:
+        async with (
+            relay_server() as (address, _),
+            peer_managers(
+                address,
+                ice_transport_policy='relay',
+                ice_timeout=30,
+            ) as (a, b),
+        ):
+            await a.send(b.uuid, b'data')
+            assert await b.recv() == (a.uuid, b'data')
+            assert [p.path for p in a.peers()] == ['relayed']
+            assert [p.path for p in b.peers()] == ['relayed']
+
+    asyncio.run(main())
 
 
 def test_no_fallback_without_relay_support() -> None:

@@ -297,7 +297,7 @@ class RelayClient:
                 return
             code = websocket.close_code
             if code in self._unrecoverable_status_codes:
-                self._refused = websocket.close_exc
+                self._refused = websocket.protocol.close_exc
                 logger.error(
                     'Relay server closed the connection with code %s (%s); '
                     'not reconnecting',
