@@ -74,6 +74,28 @@ async def peer_managers(
             await manager.close()
 
 
+@contextlib.asynccontextmanager
+async def relayed_peers(
+    *,
+    peer_data: bool = True,
+) -> AsyncIterator[tuple[RelayServer[Any], PeerManager, PeerManager]]:
+    """Two peer managers on a fresh relay that cannot use WebRTC.
+
+    The 'relay' transport policy without a TURN server leaves ICE no
+    candidates, so their data takes the relayed path (if the relay
+    forwards peer data). Yields `(relay, a, b)`.
+    """
+    async with (
+        relay_server(peer_data=peer_data) as (address, relay),
+        peer_managers(
+            address,
+            ice_transport_policy='relay',
+            ice_timeout=30,
+        ) as (a, b),
+    ):
+        yield relay, a, b
+
+
 class StunResponder(asyncio.DatagramProtocol):
     """An RFC 5389 STUN server answering binding requests only.
 

@@ -29,6 +29,7 @@ from proxystore.p2p.relay.messages import decode_relay_message
 from tests.p2p.helpers import peer_managers
 from tests.p2p.helpers import relay_client
 from tests.p2p.helpers import relay_server
+from tests.p2p.helpers import relayed_peers
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -85,14 +86,7 @@ def test_relayed_when_ice_fails(caplog: pytest.LogCaptureFixture) -> None:
     async def main() -> None:
         # 'relay' transport policy with no TURN server: ICE has no
         # candidates and fails, so the data goes through the relay.
-        async with (
-            relay_server() as (address, relay),
-            peer_managers(
-                address,
-                ice_transport_policy='relay',
-                ice_timeout=30,
-            ) as (a, b),
-        ):
+        async with relayed_peers() as (relay, a, b):
             assert a.relay_supports_peer_data
             # Watch what the relay forwards (the data must be unreadable).
             forwarded: list[bytes] = []
@@ -167,14 +161,7 @@ def test_relay_policy_on_aiortc_without_transport_policies(
     )
 
     async def main() -> None:
-        async with (
-            relay_server() as (address, _),
-            peer_managers(
-                address,
-                ice_transport_policy='relay',
-                ice_timeout=30,
-            ) as (a, b),
-        ):
+        async with relayed_peers() as (_, a, b):
             await a.send(b.uuid, b'data')
             assert await b.recv() == (a.uuid, b'data')
             assert [p.path for p in a.peers()] == ['relayed']
@@ -185,14 +172,7 @@ def test_relay_policy_on_aiortc_without_transport_policies(
 
 def test_no_fallback_without_relay_support() -> None:
     async def main() -> None:
-        async with (
-            relay_server(peer_data=False) as (address, _),
-            peer_managers(
-                address,
-                ice_transport_policy='relay',
-                ice_timeout=30,
-            ) as (a, b),
-        ):
+        async with relayed_peers(peer_data=False) as (_, a, b):
             assert not a.relay_supports_peer_data
             with pytest.raises(PeerConnectionError, match='Failed to connect'):
                 await a.send(b.uuid, b'data', timeout=10)
@@ -246,14 +226,7 @@ def test_bad_relayed_data_is_dropped_and_logged(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     async def main() -> None:
-        async with (
-            relay_server() as (address, _),
-            peer_managers(
-                address,
-                ice_transport_policy='relay',
-                ice_timeout=30,
-            ) as (a, b),
-        ):
+        async with relayed_peers() as (_, a, b):
             await a.send(b.uuid, b'first')
             assert await b.recv() == (a.uuid, b'first')
             # Frames from a's relay client that are not chunks.
