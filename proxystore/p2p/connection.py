@@ -679,7 +679,8 @@ class PeerConnection(_BaseConnection):
                     PeerConnectionError(f'Unusable session description: {e}'),
                 )
         elif isinstance(obj, RTCIceCandidate):
-            await self._pc.addIceCandidate(obj)
+            if not self._filter_candidates or obj.type == 'relay':
+                await self._pc.addIceCandidate(obj)
         elif obj is BYE:
             await self.close()
 

@@ -10,11 +10,14 @@ import uuid
 from typing import Any
 
 import pytest
+from aiortc import RTCIceCandidate
+from aiortc.contrib.signaling import object_to_string
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from proxystore.p2p.chunks import Chunk
 from proxystore.p2p.connection import RELAY_KEY_ATTRIBUTE
 from proxystore.p2p.connection import FrameCipher
+from proxystore.p2p.connection import PeerConnection
 from proxystore.p2p.connection import RelayedConnection
 from proxystore.p2p.connection import log_name
 from proxystore.p2p.connection import only_relay_candidates
@@ -24,6 +27,7 @@ from proxystore.p2p.manager import DEFAULT_ICE_TIMEOUT
 from proxystore.p2p.manager import ICE_TIMEOUT_ENV
 from proxystore.p2p.manager import ICE_TRANSPORT_POLICY_ENV
 from proxystore.p2p.manager import PeerManager
+from proxystore.p2p.relay.messages import PeerConnectionRequest
 from proxystore.p2p.relay.messages import PeerDataMessage
 from proxystore.p2p.relay.messages import decode_relay_message
 from tests.p2p.helpers import peer_managers
@@ -168,6 +172,52 @@ def test_relay_policy_on_aiortc_without_transport_policies(
             assert [p.path for p in b.peers()] == ['relayed']
 
     asyncio.run(main())
+
+
+def test_relay_policy_emulation_drops_trickled_candidates(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A peer may send candidates one by one instead of in its description:
+    # without a native policy, only relay candidates reach aiortc.
+    monkeypatch.setattr(
+        'proxystore.p2p.connection.native_transport_policy',
+        None,
+    )
+
+    async def main() -> list[str]:
+        connection = PeerConnection(None, ice_transport_policy='relay')
+        added: list[str] = []
+
+        async def record(candidate: RTCIceCandidate) -> None:
+            added.append(candidate.type)
+
+        connection._pc.addIceCandidate = record  # type: ignore[method-assign]
+        try:
+            for kind in ('host', 'srflx', 'relay'):
+                candidate = RTCIceCandidate(
+                    component=1,
+                    foundation=kind,
+                    ip='192.0.2.1',
+                    port=4000,
+                    priority=1,
+                    protocol='udp',
+                    type=kind,
+                    sdpMid='0',
+                )
+                await connection.handle_server_message(
+                    PeerConnectionRequest(
+                        uuid.uuid4(),
+                        'peer',
+                        uuid.uuid4(),
+                        'offer',
+                        object_to_string(candidate),
+                    ),
+                )
+        finally:
+            await connection.close()
+        return added
+
+    assert asyncio.run(main()) == ['relay']
 
 
 def test_no_fallback_without_relay_support() -> None:
