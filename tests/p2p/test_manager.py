@@ -153,17 +153,20 @@ def test_only_relay_candidates_keeps_the_rest_of_the_description() -> None:
     assert only_relay_candidates(filtered) == filtered
 
 
-def test_relay_policy_on_aiortc_without_transport_policies(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    # aiortc < 1.16 (the last release for Python 3.10 is 1.15) has no
-    # RTCIceTransportPolicy: 'relay' is applied to the descriptions, so
-    # without a TURN server the data still takes the relayed path.
+@pytest.fixture
+def without_native_transport_policy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Act as aiortc < 1.16, which has no `RTCIceTransportPolicy`."""
     monkeypatch.setattr(
         'proxystore.p2p.connection.native_transport_policy',
         None,
     )
 
+
+@pytest.mark.usefixtures('without_native_transport_policy')
+def test_relay_policy_on_aiortc_without_transport_policies() -> None:
+    # aiortc < 1.16 (the last release for Python 3.10 is 1.15) has no
+    # RTCIceTransportPolicy: 'relay' is applied to the descriptions, so
+    # without a TURN server the data still takes the relayed path.
     async def main() -> None:
         async with relayed_peers() as (_, a, b):
             await a.send(b.uuid, b'data')
@@ -174,16 +177,10 @@ def test_relay_policy_on_aiortc_without_transport_policies(
     asyncio.run(main())
 
 
-def test_relay_policy_emulation_drops_trickled_candidates(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+@pytest.mark.usefixtures('without_native_transport_policy')
+def test_relay_policy_emulation_drops_trickled_candidates() -> None:
     # A peer may send candidates one by one instead of in its description:
     # without a native policy, only relay candidates reach aiortc.
-    monkeypatch.setattr(
-        'proxystore.p2p.connection.native_transport_policy',
-        None,
-    )
-
     async def main() -> list[str]:
         connection = PeerConnection(None, ice_transport_policy='relay')
         added: list[str] = []
