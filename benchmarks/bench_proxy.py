@@ -14,18 +14,27 @@ generic path (`PyObject_GetAttr`, `PyObject_GetItem`, `PyNumber_Add`) on
 its target, which alone costs several times the specialized instruction.
 The floor rows measure that generic path (the same statement at a site that
 sees two types), and the `vs generic` rows show what the proxy adds on top.
-Two more floors show the least any forwarding proxy can cost: for the C
-core, the standard library's own C forwarding proxy, `weakref.proxy(t)`
-(where the target takes weak references), whose slots only fetch the
-referent and repeat the operation on it; for the Python core, a minimal
-pure-Python class with one forwarding method per operation.
+More floors show the least any forwarding proxy can cost. For the C core:
+`CForwarder(t)`, a minimal C type (`_minimal_forwarder.c`, compiled by this
+module at run time, skipped without a compiler) whose slots do nothing but
+repeat the operation on the object it holds, and the standard library's
+own C forwarding proxy, `weakref.proxy(t)` (where the target takes weak
+references). For the Python core: a minimal pure-Python class with one
+forwarding method per operation.
 """
 
 from __future__ import annotations
 
+import importlib.machinery
+import importlib.util
+import pathlib
 import pickle
+import subprocess
+import sys
+import tempfile
 import timeit
 import weakref
+from types import ModuleType
 from typing import Any
 
 from benchmarks.common import Row
@@ -250,6 +259,49 @@ class _PyForwarder:
         return self._t + other
 
 
+_FORWARDER_SOURCE = pathlib.Path(__file__).with_name('_minimal_forwarder.c')
+_BUILD = """
+import sys
+from setuptools import Extension, setup
+source, build_lib, build_temp = sys.argv[1:]
+setup(
+    name='minimal-forwarder',
+    ext_modules=[Extension('_minimal_forwarder', [source])],
+    script_args=['build_ext', '-q', '-b', build_lib, '-t', build_temp],
+)
+"""
+_minimal_c: list[ModuleType | None] = []
+
+
+def _build_minimal_c() -> ModuleType | None:
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:
+        done = subprocess.run(
+            [sys.executable, '-c', _BUILD, str(_FORWARDER_SOURCE), tmp, tmp],
+            capture_output=True,
+            check=False,
+        )
+        built = sorted(pathlib.Path(tmp).glob('_minimal_forwarder*'))
+        if done.returncode != 0 or not built:
+            return None
+        loader = importlib.machinery.ExtensionFileLoader(
+            '_minimal_forwarder',
+            str(built[0]),
+        )
+        spec = importlib.util.spec_from_loader(loader.name, loader)
+        if spec is None:  # pragma: no cover
+            return None
+        module = importlib.util.module_from_spec(spec)
+        loader.exec_module(module)
+        return module
+
+
+def _minimal_c_forwarder() -> ModuleType | None:
+    """The compiled `_minimal_forwarder` module, or None without a compiler."""
+    if not _minimal_c:
+        _minimal_c.append(_build_minimal_c())
+    return _minimal_c[0]
+
+
 def _reference_forwarders(
     target: Any,
     count: int,
@@ -261,6 +313,10 @@ def _reference_forwarders(
     """
     python: list[Any] = [_PyForwarder(target)] * count
     refs = [('python', '_PyForwarder(t)', 'minimal Python', python)]
+    minimal = _minimal_c_forwarder()
+    if minimal is not None:
+        c: list[Any] = [minimal.CForwarder(target)] * count
+        refs.append(('c', 'CForwarder(t)', 'minimal C', c))
     try:
         stdlib: list[Any] = [weakref.proxy(target)] * count
     except TypeError:  # int, list, str: no weak references

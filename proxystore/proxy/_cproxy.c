@@ -25,6 +25,9 @@ typedef struct {
     PyObject *default_hash;  /* NULL: none; an int or an exception */
     PyObject *weakreflist;
     int nested;              /* the target is itself a (C) proxy */
+    /* The type's version tag when plain names were last found to go
+     * straight to the target (see proxy_getattro); 0: not known. */
+    unsigned int fast_version;
 } ProxyObject;
 
 static PyTypeObject ProxyBase_Type;
@@ -35,7 +38,20 @@ static PyObject *object_class = NULL; /* object.__dict__['__class__'] */
 static PyObject *str_class, *str_doc, *str_module, *str_dict, *str_weakref,
     *str_annotations, *str_getattr, *str_getattribute, *str_orig_class, *str_init_subclass;
 
-#define IS_PROXY(o) PyObject_TypeCheck((o), &ProxyBase_Type)
+#if defined(__GNUC__) || defined(__clang__)
+#define NOINLINE __attribute__((noinline))
+#elif defined(_MSC_VER)
+#define NOINLINE __declspec(noinline)
+#else
+#define NOINLINE
+#endif
+
+/* A proxy, checked without walking the MRO for Proxy itself (whose
+ * tp_base is ProxyBase). */
+#define IS_PROXY(o)                                                      \
+    (Py_IS_TYPE((o), &ProxyBase_Type) ||                               \
+     Py_TYPE(o)->tp_base == &ProxyBase_Type ||                         \
+     PyType_IsSubtype(Py_TYPE(o), &ProxyBase_Type))
 
 /* ------------------------------------------------------------------ */
 /* Target access                                                       */
@@ -64,6 +80,7 @@ proxy_store_target(ProxyObject *self, PyObject *target)
     Py_XINCREF(target);
     self->target = target;
     self->nested = target != NULL && IS_PROXY(target);
+    self->fast_version = 0;
     Py_XDECREF(old);
 }
 
@@ -222,6 +239,7 @@ static int
 proxy_clear(ProxyObject *self)
 {
     Py_CLEAR(self->target);
+    self->fast_version = 0;
     Py_CLEAR(self->factory);
     Py_CLEAR(self->default_class);
     Py_CLEAR(self->default_hash);
@@ -303,8 +321,12 @@ proxy_class(ProxyObject *self)
     return cls;
 }
 
-static PyObject *
-proxy_getattro(PyObject *self, PyObject *name)
+static void note_fast_path(ProxyObject *self, PyTypeObject *tp);
+
+/* Every case of proxy_getattro (its fast path is only a shortcut). Kept
+ * out of line so that the fast path stays a small leaf function. */
+static NOINLINE PyObject *
+proxy_getattro_general(PyObject *self, PyObject *name)
 {
     PyTypeObject *tp = Py_TYPE(self);
     if (!PyUnicode_Check(name)) {
@@ -344,6 +366,9 @@ proxy_getattro(PyObject *self, PyObject *name)
     if (target == NULL) {
         return NULL;
     }
+    if (descr == NULL) {
+        note_fast_path((ProxyObject *)self, tp);
+    }
     /* The target's own slot directly: PyObject_GetAttr would only check
      * the name's type again. */
     int nested = ((ProxyObject *)self)->nested;
@@ -357,6 +382,115 @@ proxy_getattro(PyObject *self, PyObject *name)
     leave_nested(nested);
     Py_DECREF(target);
     return result;
+}
+
+/* The fast path of attribute access.
+ *
+ * A name that does not start with '_' goes straight to the target when the
+ * proxy's type and its bases define no such name (true of Proxy itself and
+ * of most subclasses), the type keeps this getattro and has no instance
+ * __dict__, and the target is not itself a proxy. A proxy records that its
+ * type was found so, with the type's version tag, in fast_version; CPython
+ * gives the type a new tag whenever the type or one of its bases changes,
+ * so a stale record never matches. The answer for each (type, tag) is kept
+ * in a small cache, so the type's namespaces are scanned once per tag, not
+ * once per proxy. */
+#define FAST_CACHE_SIZE 64
+
+static struct {
+    PyTypeObject *type; /* compared only, never dereferenced */
+    unsigned int version;
+    int plain_names_free;
+} fast_cache[FAST_CACHE_SIZE];
+
+/* An exact, ASCII str that does not start with '_' (other names take the
+ * general path). The empty name qualifies: it is never on the type. */
+static inline int
+is_plain_name(PyObject *name)
+{
+    return PyUnicode_CheckExact(name) && PyUnicode_IS_COMPACT_ASCII(name) &&
+           PyUnicode_1BYTE_DATA(name)[0] != '_';
+}
+
+/* Whether no class in the MRO of `tp` defines a name without a leading
+ * underscore (a non-str key counts as one). */
+static int
+plain_names_free(PyTypeObject *tp)
+{
+    PyObject *mro = tp->tp_mro;
+    if (mro == NULL || !PyTuple_Check(mro)) {
+        return 0;
+    }
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(mro); i++) {
+        PyObject *base = PyTuple_GET_ITEM(mro, i);
+        if (!PyType_Check(base)) {
+            return 0;
+        }
+#if PY_VERSION_HEX >= 0x030C0000
+        PyObject *dict = PyType_GetDict((PyTypeObject *)base);
+#else
+        PyObject *dict = ((PyTypeObject *)base)->tp_dict;
+        Py_XINCREF(dict);
+#endif
+        if (dict == NULL) {
+            return 0;
+        }
+        PyObject *key, *value;
+        Py_ssize_t pos = 0;
+        int found = 0;
+        while (!found && PyDict_Next(dict, &pos, &key, &value)) {
+            found = !PyUnicode_Check(key) || PyUnicode_GET_LENGTH(key) == 0 ||
+                    PyUnicode_READ_CHAR(key, 0) != '_';
+        }
+        Py_DECREF(dict);
+        if (found) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Called when a name missing on the type was forwarded to the target. */
+static void
+note_fast_path(ProxyObject *self, PyTypeObject *tp)
+{
+    unsigned int version = tp->tp_version_tag;
+    if (version == 0 || self->nested || self->target == NULL ||
+        tp->tp_getattro != proxy_getattro || tp->tp_dictoffset != 0) {
+        return;
+    }
+    if (self->fast_version == version) {
+        return;
+    }
+    unsigned int slot = version % FAST_CACHE_SIZE;
+    if (fast_cache[slot].type != tp || fast_cache[slot].version != version) {
+        fast_cache[slot].type = tp;
+        fast_cache[slot].version = version;
+        fast_cache[slot].plain_names_free = plain_names_free(tp);
+    }
+    if (fast_cache[slot].plain_names_free) {
+        self->fast_version = version;
+    }
+}
+
+static PyObject *
+proxy_getattro(PyObject *self, PyObject *name)
+{
+    ProxyObject *proxy = (ProxyObject *)self;
+    PyObject *target = proxy->target;
+    if (target != NULL && proxy->fast_version != 0 &&
+        proxy->fast_version == Py_TYPE(self)->tp_version_tag &&
+        is_plain_name(name)) {
+        getattrofunc get = Py_TYPE(target)->tp_getattro;
+        if (get != NULL) {
+            /* Our own reference: the target's code may drop the proxy's. */
+            Py_INCREF(target);
+            PyObject *result = get(target, name);
+            Py_DECREF(target);
+            return result;
+        }
+    }
+    return proxy_getattro_general(self, name);
 }
 
 /* __setattr__/__delattr__ as methods (not a tp_setattro) so that

@@ -117,6 +117,84 @@ def test_late_class_attributes_are_found_on_instances() -> None:
     assert factory.calls == 0
 
 
+class Plain:
+    def __init__(self, **attributes: Any) -> None:
+        self.__dict__.update(attributes)
+
+
+# The C core remembers that a proxy's class defines no plain name; every
+# change to the class or a base below must still be seen at once.
+
+
+def test_class_attribute_added_after_forwarding_wins() -> None:
+    sub = _subclass()
+    proxy = sub(SimpleFactory(Plain(x='target')))
+    assert proxy.x == 'target'
+    sub.x = 'class'
+    assert proxy.x == 'class'
+    del sub.x
+    assert proxy.x == 'target'
+
+
+def test_base_class_attribute_added_after_forwarding_wins() -> None:
+    base = _subclass()
+    leaf = type('Leaf', (base,), {'__slots__': ()})
+    proxy = leaf(SimpleFactory(Plain(x='target')))
+    other = leaf(SimpleFactory(Plain(x='other')))
+    assert (proxy.x, other.x) == ('target', 'other')
+    base.x = property(lambda self: 'base')
+    assert (proxy.x, other.x) == ('base', 'base')
+
+
+def test_getattr_hook_added_after_forwarding_gets_missing_names() -> None:
+    sub = _subclass()
+    proxy = sub(SimpleFactory(Plain(x='target')))
+    assert proxy.x == 'target'
+    sub.__getattr__ = lambda self, name: f'hook {name}'
+    assert proxy.x == 'hook x'
+    assert proxy.anything == 'hook anything'
+
+
+def test_new_target_is_used_after_forwarding() -> None:
+    proxy = Proxy(SimpleFactory(Plain(x='first')))
+    assert proxy.x == 'first'
+    proxy.__proxy_wrapped__ = Plain(x='second')
+    assert proxy.x == 'second'
+    del proxy.__proxy_wrapped__
+    assert proxy.x == 'first'  # the factory runs again
+
+
+def test_public_names_of_a_subclass_stay_its_own() -> None:
+    sub = _subclass(x='class', method=lambda self: 'class method')
+    proxy = sub(SimpleFactory(Plain(x='target', y='target y')))
+    for _ in range(3):
+        assert (proxy.x, proxy.method(), proxy.y) == (
+            'class',
+            'class method',
+            'target y',
+        )
+
+
+def test_nested_proxies_forward_plain_names() -> None:
+    inner = Proxy(SimpleFactory(Plain(x='deep')))
+    outer = Proxy(SimpleFactory(inner))
+    for _ in range(3):
+        assert outer.x == 'deep'
+    outer.__proxy_wrapped__ = Plain(x='shallow')
+    assert outer.x == 'shallow'
+
+
+def test_unusual_names_forward_like_plain_ones() -> None:
+    target = Plain(**{'ñame': 1, '': 2, '_private': 3})
+    proxy = Proxy(SimpleFactory(target))
+    for _ in range(3):
+        assert getattr(proxy, 'ñame') == 1  # noqa: B009 (a non-ASCII name)
+        assert getattr(proxy, '') == 2
+        assert proxy._private == 3
+    with pytest.raises(AttributeError, match='missing'):
+        _ = proxy.missing
+
+
 def test_subclass_getattr_gets_missing_names() -> None:
     def __getattr__(self: Any, name: str) -> Any:  # noqa: N807
         if name == 'magic':
