@@ -25,6 +25,7 @@ forwarding method per operation.
 
 from __future__ import annotations
 
+import functools
 import importlib.machinery
 import importlib.util
 import pathlib
@@ -270,10 +271,11 @@ setup(
     script_args=['build_ext', '-q', '-b', build_lib, '-t', build_temp],
 )
 """
-_minimal_c: list[ModuleType | None] = []
 
 
-def _build_minimal_c() -> ModuleType | None:
+@functools.cache
+def _minimal_c_forwarder() -> ModuleType | None:
+    """The compiled `_minimal_forwarder` module, or None without a compiler."""
     with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:
         done = subprocess.run(
             [sys.executable, '-c', _BUILD, str(_FORWARDER_SOURCE), tmp, tmp],
@@ -293,13 +295,6 @@ def _build_minimal_c() -> ModuleType | None:
         module = importlib.util.module_from_spec(spec)
         loader.exec_module(module)
         return module
-
-
-def _minimal_c_forwarder() -> ModuleType | None:
-    """The compiled `_minimal_forwarder` module, or None without a compiler."""
-    if not _minimal_c:
-        _minimal_c.append(_build_minimal_c())
-    return _minimal_c[0]
 
 
 def _reference_forwarders(

@@ -24,10 +24,11 @@ typedef struct {
     PyObject *default_class; /* NULL: none */
     PyObject *default_hash;  /* NULL: none; an int or an exception */
     PyObject *weakreflist;
-    int nested;              /* the target is itself a (C) proxy */
-    /* The type's version tag when plain names were last found to go
-     * straight to the target (see proxy_getattro); 0: not known. */
-    unsigned int fast_version;
+    unsigned char nested;    /* the target is itself a (C) proxy */
+    /* Whether plain names go straight to the target (see proxy_getattro),
+     * as found for the type's version tag checked_version (0: never). */
+    unsigned char fast;
+    unsigned int checked_version;
 } ProxyObject;
 
 static PyTypeObject ProxyBase_Type;
@@ -80,7 +81,8 @@ proxy_store_target(ProxyObject *self, PyObject *target)
     Py_XINCREF(target);
     self->target = target;
     self->nested = target != NULL && IS_PROXY(target);
-    self->fast_version = 0;
+    self->fast = 0;
+    self->checked_version = 0;
     Py_XDECREF(old);
 }
 
@@ -239,7 +241,8 @@ static int
 proxy_clear(ProxyObject *self)
 {
     Py_CLEAR(self->target);
-    self->fast_version = 0;
+    self->fast = 0;
+    self->checked_version = 0;
     Py_CLEAR(self->factory);
     Py_CLEAR(self->default_class);
     Py_CLEAR(self->default_hash);
@@ -389,12 +392,13 @@ proxy_getattro_general(PyObject *self, PyObject *name)
  * A name that does not start with '_' goes straight to the target when the
  * proxy's type and its bases define no such name (true of Proxy itself and
  * of most subclasses), the type keeps this getattro and has no instance
- * __dict__, and the target is not itself a proxy. A proxy records that its
- * type was found so, with the type's version tag, in fast_version; CPython
- * gives the type a new tag whenever the type or one of its bases changes,
- * so a stale record never matches. The answer for each (type, tag) is kept
- * in a small cache, so the type's namespaces are scanned once per tag, not
- * once per proxy. */
+ * __dict__, and the target is not itself a proxy. A proxy records the
+ * answer (fast) with the type's version tag it holds for (checked_version);
+ * CPython gives the type a new tag whenever the type or one of its bases
+ * changes, so a stale answer never applies. A proxy asks again only when
+ * the tag changed, and the answer for each (type, tag) is kept in a small
+ * cache, so a type's namespaces are scanned about once per tag, not once
+ * per proxy, and never once per access. */
 #define FAST_CACHE_SIZE 64
 
 static struct {
@@ -455,22 +459,23 @@ static void
 note_fast_path(ProxyObject *self, PyTypeObject *tp)
 {
     unsigned int version = tp->tp_version_tag;
-    if (version == 0 || self->nested || self->target == NULL ||
-        tp->tp_getattro != proxy_getattro || tp->tp_dictoffset != 0) {
+    if (version == 0 || self->checked_version == version) {
         return;
     }
-    if (self->fast_version == version) {
-        return;
+    int fast = !self->nested && self->target != NULL &&
+               tp->tp_getattro == proxy_getattro && tp->tp_dictoffset == 0;
+    if (fast) {
+        unsigned int slot = version % FAST_CACHE_SIZE;
+        if (fast_cache[slot].type != tp ||
+            fast_cache[slot].version != version) {
+            fast_cache[slot].type = tp;
+            fast_cache[slot].version = version;
+            fast_cache[slot].plain_names_free = plain_names_free(tp);
+        }
+        fast = fast_cache[slot].plain_names_free;
     }
-    unsigned int slot = version % FAST_CACHE_SIZE;
-    if (fast_cache[slot].type != tp || fast_cache[slot].version != version) {
-        fast_cache[slot].type = tp;
-        fast_cache[slot].version = version;
-        fast_cache[slot].plain_names_free = plain_names_free(tp);
-    }
-    if (fast_cache[slot].plain_names_free) {
-        self->fast_version = version;
-    }
+    self->fast = (unsigned char)fast;
+    self->checked_version = version;
 }
 
 static PyObject *
@@ -478,9 +483,8 @@ proxy_getattro(PyObject *self, PyObject *name)
 {
     ProxyObject *proxy = (ProxyObject *)self;
     PyObject *target = proxy->target;
-    if (target != NULL && proxy->fast_version != 0 &&
-        proxy->fast_version == Py_TYPE(self)->tp_version_tag &&
-        is_plain_name(name)) {
+    if (proxy->fast && proxy->checked_version == Py_TYPE(self)->tp_version_tag &&
+        target != NULL && is_plain_name(name)) {
         getattrofunc get = Py_TYPE(target)->tp_getattro;
         if (get != NULL) {
             /* Our own reference: the target's code may drop the proxy's. */
