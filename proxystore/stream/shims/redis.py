@@ -60,7 +60,7 @@ class _RedisSender(_RedisClient):
 
     def send_message(self, topic: str, message: bytes) -> None:
         """Send a message to the topic."""
-        self._redis.execute_command(  # type: ignore[no-untyped-call]
+        self._redis.execute_command(  # type: ignore[no-untyped-call, unused-ignore]
             self._command,
             topic,
             message,
@@ -112,7 +112,7 @@ class RedisSubscriber(_RedisClient, IterableSubscriber):
             raise ValueError('Subscribe to at least one topic.')
         self.timeout = timeout
         super().__init__(hostname, port, **kwargs)
-        self._pubsub = self._redis.pubsub()  # type: ignore[no-untyped-call]
+        self._pubsub = self._redis.pubsub()  # type: ignore[no-untyped-call, unused-ignore]
         # Messages of confirmed channels that arrive before the others are.
         self._early: collections.deque[bytes] = collections.deque()
         try:
@@ -163,7 +163,11 @@ class RedisSubscriber(_RedisClient, IterableSubscriber):
                 raise TimeoutError(
                     f'No message on {self.topics!r} within {self.timeout} s.',
                 )
-            message = self._pubsub.get_message(timeout=remaining)
+            # None blocks until a message arrives, as redis-py documents;
+            # its annotations vary by release (redis 8 says `float`).
+            message = self._pubsub.get_message(
+                timeout=remaining,  # type: ignore[arg-type, unused-ignore]
+            )
             if message is not None and message['type'] == 'message':
                 data: bytes = message['data']
                 return data
