@@ -99,14 +99,15 @@ class ProxyBase:
     # Attributes
 
     def __getattribute__(self, name: str) -> Any:
-        if name in _FORWARDED:
-            return getattr(_target(self), name)
+        # First: isinstance() asks for __class__ on every call.
         if name == '__class__':
-            try:  # inline: isinstance() asks for __class__ on every call
+            try:
                 target = _target_get(self)
             except AttributeError:
                 return _class_of(self)
             return target.__class__
+        if name in _FORWARDED:
+            return getattr(_target(self), name)
         cls = type(self)
         dicts, names, has_dict = cls._proxy_layout  # type: ignore[attr-defined]
         if name in names:
