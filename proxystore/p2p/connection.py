@@ -82,7 +82,7 @@ policy; there the `'relay'` policy is applied to the session descriptions
 instead (see `only_relay_candidates`).
 """
 try:
-    from aiortc.rtcconfiguration import RTCIceTransportPolicy
+    from aiortc.rtcconfiguration import RTCIceTransportPolicy  # type: ignore[attr-defined, unused-ignore]
 
     native_transport_policy = RTCIceTransportPolicy
 except ImportError:  # pragma: no cover (aiortc < 1.16, or no aiortc)

@@ -35,6 +35,14 @@ def supports(array: Any) -> bool:
     return _describe(array.dtype) is not None
 
 
+def _descr_to_dtype(descr: Any) -> Any:
+    """NumPy's `numpy.lib.format.descr_to_dtype` (imported on first use)."""
+    from numpy.lib.format import descr_to_dtype
+
+    # Typed only in newer NumPy (NumPy 2.2, the last for Python 3.10, is not).
+    return descr_to_dtype(descr)  # type: ignore[no-untyped-call, unused-ignore]
+
+
 def _describe(dtype: Any) -> str | list[Any] | None:
     """A literal description of a plain-data dtype, else `None`.
 
@@ -42,15 +50,13 @@ def _describe(dtype: Any) -> str | list[Any] | None:
     strings), that are empty, or that a literal cannot describe exactly
     (user-defined dtypes, dtype metadata).
     """
-    from numpy.lib.format import descr_to_dtype
-
     if dtype.hasobject or dtype.itemsize == 0 or dtype.metadata:
         return None
     # What `numpy.lib.format.dtype_to_descr` returns for the dtypes that
     # reach this point (it would also warn, from any thread, on others).
     descr = dtype.str if dtype.names is None else dtype.descr
     try:
-        exact = bool(descr_to_dtype(descr) == dtype)
+        exact = bool(_descr_to_dtype(descr) == dtype)
     except Exception:
         return None
     return descr if exact else None
@@ -85,7 +91,6 @@ def encode(identifier: bytes, array: Any) -> list[Buffer]:
 def decode(data: memoryview) -> Any:
     """Rebuild an array; alias `data` only when it is writable."""
     import numpy
-    from numpy.lib.format import descr_to_dtype
 
     size = unpack_uint32(data, ID_SIZE)
     start = ID_SIZE + 4
@@ -94,7 +99,7 @@ def decode(data: memoryview) -> Any:
         descr, shape, fortran = _parse_metadata(text)
         # A fresh dtype per array: a structured dtype is mutable
         # (`dtype.names = ...`), so it must not be shared via the cache.
-        dtype = descr_to_dtype(descr)
+        dtype = _descr_to_dtype(descr)
         if dtype.hasobject:
             raise ValueError(f'dtype {dtype} holds Python objects')
     except Exception as e:
