@@ -37,7 +37,8 @@ static PyObject *base_getattr = NULL; /* ProxyBase.__dict__['__getattr__'] */
 static PyObject *object_class = NULL; /* object.__dict__['__class__'] */
 
 static PyObject *str_class, *str_doc, *str_module, *str_dict, *str_weakref,
-    *str_annotations, *str_getattr, *str_getattribute, *str_orig_class, *str_init_subclass;
+    *str_annotations, *str_getattr, *str_getattribute, *str_orig_class,
+    *str_init_subclass;
 
 #if defined(__GNUC__) || defined(__clang__)
 #define NOINLINE __attribute__((noinline))
@@ -483,7 +484,8 @@ proxy_getattro(PyObject *self, PyObject *name)
 {
     ProxyObject *proxy = (ProxyObject *)self;
     PyObject *target = proxy->target;
-    if (proxy->fast && proxy->checked_version == Py_TYPE(self)->tp_version_tag &&
+    if (proxy->fast &&
+        proxy->checked_version == Py_TYPE(self)->tp_version_tag &&
         target != NULL && is_plain_name(name)) {
         getattrofunc get = Py_TYPE(target)->tp_getattro;
         if (get != NULL) {
