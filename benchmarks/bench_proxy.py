@@ -21,6 +21,13 @@ repeat the operation on the object it holds, and the standard library's
 own C forwarding proxy, `weakref.proxy(t)` (where the target takes weak
 references). For the Python core: a minimal pure-Python class with one
 forwarding method per operation.
+
+Dispatch floors go one step further down: a C type (`CConstant`) and a
+Python class whose slots return the right answer as a constant, without
+touching any target. They measure what the interpreter alone spends
+reaching the slot of a type it cannot specialize for, which every proxy
+pays before doing any work; where an issue target lies below this floor,
+the row says so.
 """
 
 from __future__ import annotations
@@ -175,7 +182,7 @@ def _operation_rows(quick: bool) -> list[Row]:
         }
         direct = [target] * count
         mixed = [target, other] * (count // 2)
-        refs = _reference_forwarders(target, count)
+        refs = _reference_forwarders(stmt, target, count)
         lists = [proxies['c'], proxies['python'], direct, mixed]
         lists.extend(objs for _, _, _, objs in refs)
         c_cost, py_cost, direct_cost, generic_cost, *ref_costs = _costs(
@@ -216,9 +223,22 @@ def _operation_rows(quick: bool) -> list[Row]:
                 shown,
             ),
         )
+        limits = {'c': c_limit, 'python': py_limit}
         for (impl, label, kind, _), ref_cost in zip(
             refs, ref_costs, strict=True
         ):
+            if kind in _DISPATCH_KINDS:
+                floors.append(
+                    _dispatch_row(
+                        stmt,
+                        label,
+                        kind,
+                        ref_cost,
+                        direct_cost,
+                        limits[impl],
+                    ),
+                )
+                continue
             floors.extend(
                 _reference_rows(
                     f'[{impl}] {name}',
@@ -304,27 +324,95 @@ that no forwarding proxy can meet: each core against the least forwarder
 of its kind, measured in the same run."""
 
 
+# What each statement's slot returns, for the dispatch floors.
+_ANSWERS: dict[str, Any] = {
+    'o.x': lambda t: t.x,
+    'o.method()': lambda t: t.method,
+    'isinstance(o, Target)': lambda t: type(t),
+    'o[1]': lambda t: t[1],
+    'o + 1': lambda t: t + 1,
+}
+_DISPATCH_KINDS = {'C dispatch-only': 'C', 'Python dispatch-only': 'Python'}
+
+
+def _py_constant(value: Any) -> Any:
+    """An object whose Python slots return `value` (length 3, hash 7)."""
+
+    class PyConstant:
+        __slots__ = ()
+
+        def __getattribute__(self, name: str) -> Any:
+            return value
+
+        def __hash__(self) -> int:
+            return 7
+
+        def __len__(self) -> int:
+            return 3
+
+        def __getitem__(self, key: Any) -> Any:
+            return value
+
+        def __add__(self, other: Any) -> Any:
+            return value
+
+    return PyConstant()
+
+
 def _reference_forwarders(
+    stmt: str,
     target: Any,
     count: int,
 ) -> list[tuple[str, str, str, list[Any]]]:
-    """Minimal forwarders to compare each core with.
+    """Minimal forwarders and dispatch-only objects to compare each core with.
 
     Returns:
         `(core, label, kind, objects)` per forwarder.
     """
+    answer = _ANSWERS.get(stmt, lambda t: None)(target)
     python: list[Any] = [_PyForwarder(target)] * count
-    refs = [('python', '_PyForwarder(t)', 'minimal Python', python)]
+    constant: list[Any] = [_py_constant(answer)] * count
+    refs = [
+        ('python', '_PyForwarder(t)', 'minimal Python', python),
+        ('python', 'PyConstant()', 'Python dispatch-only', constant),
+    ]
     minimal = _minimal_c_forwarder()
     if minimal is not None:
         c: list[Any] = [minimal.CForwarder(target)] * count
         refs.append(('c', 'CForwarder(t)', 'minimal C', c))
+        c_constant: list[Any] = [minimal.CConstant(answer)] * count
+        refs.append(('c', 'CConstant()', 'C dispatch-only', c_constant))
     try:
         stdlib: list[Any] = [weakref.proxy(target)] * count
     except TypeError:  # int, list, str: no weak references
         return refs
     refs.append(('c', 'weakref.proxy(t)', 'stdlib C', stdlib))
     return refs
+
+
+def _dispatch_row(
+    stmt: str,
+    label: str,
+    kind: str,
+    cost: float,
+    direct_cost: float,
+    issue_limit: float | None,
+) -> Row:
+    shown = stmt.replace('o', 't', 1)
+    row = _ratio_row(
+        f'floor: {stmt.replace("o", label, 1)} ({kind}: the slot returns a '
+        f'constant) vs {shown}',
+        cost,
+        direct_cost,
+        None,
+        shown,
+    )
+    if issue_limit is not None and row.value > issue_limit:
+        row.detail += (
+            f'; above the issue target <= {issue_limit:g}x, which no '
+            f'{_DISPATCH_KINDS[kind]} proxy can therefore meet'
+        )
+    return row
 
 
 def _reference_rows(

@@ -844,9 +844,73 @@ proxy_length(PyObject *self)
     WITH_TARGET_INT(self, Py_ssize_t, PyObject_Size(target))
 }
 
+#ifndef Py_GIL_DISABLED /* without the GIL a list's items may move */
+/* New reference to target[key] read straight from the item array when the
+ * target is an exact list or tuple and key an exact int in range, as
+ * CPython's own specialised subscript does; NULL, with no error set,
+ * for anything else (PyObject_GetItem then answers, errors included). */
+static inline PyObject *
+exact_sequence_item(PyObject *target, PyObject *key)
+{
+    if (!PyLong_CheckExact(key)) {
+        return NULL;
+    }
+    Py_ssize_t size;
+    PyObject **items;
+    if (PyList_CheckExact(target)) {
+        size = PyList_GET_SIZE(target);
+        items = ((PyListObject *)target)->ob_item;
+    }
+    else if (PyTuple_CheckExact(target)) {
+        size = PyTuple_GET_SIZE(target);
+        items = ((PyTupleObject *)target)->ob_item;
+    }
+    else {
+        return NULL;
+    }
+#if PY_VERSION_HEX >= 0x030C0000
+    if (!PyUnstable_Long_IsCompact((PyLongObject *)key)) {
+        return NULL;
+    }
+    Py_ssize_t i = PyUnstable_Long_CompactValue((PyLongObject *)key);
+#elif PY_VERSION_HEX >= 0x030B0000
+    /* 3.11: Python.h includes cpython/longintrepr.h; one digit or zero. */
+    Py_ssize_t sign = Py_SIZE(key);
+    if (sign < -1 || sign > 1) {
+        return NULL;
+    }
+    Py_ssize_t i = sign * (Py_ssize_t)((PyLongObject *)key)->ob_digit[0];
+#else
+    int overflow;
+    long i = PyLong_AsLongAndOverflow(key, &overflow);
+    if (overflow) {
+        return NULL;
+    }
+#endif
+    if (i < 0) {
+        i += size;
+    }
+    if (i < 0 || i >= size) {
+        return NULL;
+    }
+    PyObject *item = items[i];
+    Py_INCREF(item);
+    return item;
+}
+#endif
+
 static PyObject *
 proxy_getitem(PyObject *self, PyObject *key)
 {
+#ifndef Py_GIL_DISABLED
+    PyObject *resolved = ((ProxyObject *)self)->target;
+    if (resolved != NULL) {
+        PyObject *item = exact_sequence_item(resolved, key);
+        if (item != NULL) {
+            return item;
+        }
+    }
+#endif
     WITH_TARGET(self, PyObject_GetItem(target, key))
 }
 

@@ -231,6 +231,72 @@ def test_item_set_and_delete_forward() -> None:
     assert target == {}
 
 
+class IndexList(list[int]):
+    """A list subclass whose indexing must not be bypassed."""
+
+    def __getitem__(self, key: Any) -> Any:
+        return ('sub', super().__getitem__(key))
+
+
+class Index:
+    def __init__(self, value: int) -> None:
+        self.value = value
+
+    def __index__(self) -> int:
+        return self.value
+
+
+SEQUENCE_KEYS = [
+    0,
+    2,
+    -1,
+    -3,
+    True,
+    False,
+    2**31,
+    -(2**31),
+    2**40,
+    2**70,
+    -(2**70),
+    Index(1),
+    slice(1, None),
+    '0',
+    1.0,
+    None,
+]
+
+
+@pytest.mark.parametrize('kind', [list, tuple, IndexList])
+@pytest.mark.parametrize('key', SEQUENCE_KEYS, ids=repr)
+def test_sequence_indexing_matches_target(kind: Any, key: Any) -> None:
+    # lists and tuples indexed by an int take a shortcut in the C core:
+    # results and errors (type and message) must be the target's own.
+    target = kind([10, 20, 30])
+    proxy = make(target)
+    _ = proxy[0]
+    try:
+        expected: Any = target[key]
+    except Exception as e:
+        with pytest.raises(type(e)) as info:
+            _ = proxy[key]
+        assert str(info.value) == str(e)
+    else:
+        assert proxy[key] == expected
+    assert list(target) == [10, 20, 30]
+
+
+def test_sequence_indexing_sees_later_changes() -> None:
+    target = [1, 2, 3]
+    proxy = make(target)
+    assert proxy[2] == 3
+    target.append(4)
+    target[0] = 'first'
+    assert (proxy[0], proxy[3], proxy[-1]) == ('first', 4, 4)
+    target.clear()
+    with pytest.raises(IndexError, match='list index out of range'):
+        _ = proxy[0]
+
+
 def test_context_manager_forwards() -> None:
     target = Context()
     with make(target) as value:
