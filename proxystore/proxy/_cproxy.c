@@ -29,6 +29,10 @@ typedef struct {
      * as found for the type's version tag checked_version (0: never). */
     unsigned char fast;
     unsigned int checked_version;
+    /* The version tag of the target's type when that type was found to
+     * inherit object's __class__ (0: not known), so that __class__, asked
+     * by every isinstance(), skips the lookup (see proxy_getattro). */
+    unsigned int class_version;
 } ProxyObject;
 
 static PyTypeObject ProxyBase_Type;
@@ -84,6 +88,7 @@ proxy_store_target(ProxyObject *self, PyObject *target)
     self->nested = target != NULL && IS_PROXY(target);
     self->fast = 0;
     self->checked_version = 0;
+    self->class_version = 0;
     Py_XDECREF(old);
 }
 
@@ -244,6 +249,7 @@ proxy_clear(ProxyObject *self)
     Py_CLEAR(self->target);
     self->fast = 0;
     self->checked_version = 0;
+    self->class_version = 0;
     Py_CLEAR(self->factory);
     Py_CLEAR(self->default_class);
     Py_CLEAR(self->default_hash);
@@ -309,6 +315,8 @@ proxy_class(ProxyObject *self)
     PyTypeObject *tt = Py_TYPE(target);
     if (tt->tp_getattro == PyObject_GenericGetAttr &&
         _PyType_Lookup(tt, str_class) == object_class) {
+        /* The lookup gave the type a tag if it could have one. */
+        self->class_version = tt->tp_version_tag;
         cls = (PyObject *)tt;
         Py_INCREF(cls);
     }
@@ -484,6 +492,12 @@ proxy_getattro(PyObject *self, PyObject *name)
 {
     ProxyObject *proxy = (ProxyObject *)self;
     PyObject *target = proxy->target;
+    if (name == str_class && target != NULL && proxy->class_version != 0 &&
+        proxy->class_version == Py_TYPE(target)->tp_version_tag) {
+        /* Same answer as proxy_class: a type changed since gets a new tag */
+        Py_INCREF(Py_TYPE(target));
+        return (PyObject *)Py_TYPE(target);
+    }
     if (proxy->fast &&
         proxy->checked_version == Py_TYPE(self)->tp_version_tag &&
         target != NULL && is_plain_name(name)) {

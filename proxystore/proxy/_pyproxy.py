@@ -47,8 +47,12 @@ def set_resolver(func: Callable[[Any], Any]) -> None:
 
 
 def _on_type(cls: type, name: str) -> bool:
-    dicts, names, _ = cls._proxy_layout  # type: ignore[attr-defined]
+    dicts, names, *_ = cls._proxy_layout  # type: ignore[attr-defined]
     return name in names or any(name in d for d in dicts)
+
+
+def _in_any(name: str, dicts: tuple[Any, ...]) -> bool:
+    return any(name in d for d in dicts)
 
 
 def _attribute_error(proxy: Any, name: str) -> AttributeError:
@@ -106,15 +110,17 @@ class ProxyBase:
             except AttributeError:
                 return _class_of(self)
             return target.__class__
-        if name in _FORWARDED:
-            return getattr(_target(self), name)
         cls = type(self)
-        dicts, names, has_dict = cls._proxy_layout  # type: ignore[attr-defined]
-        if name in names:
+        _, _, has_dict, frozen, own, more = cls._proxy_layout  # type: ignore[attr-defined]
+        # One test for the forwarded specials and the library's own names.
+        if name in frozen:
+            if name in _FORWARDED:
+                return getattr(_target(self), name)
             return _object_getattribute(self, name)
-        for d in dicts:
-            if name in d:
-                return _object_getattribute(self, name)
+        # The class's own namespace first, without a loop: most classes
+        # have no more (and no closure here: it would make `name` a cell).
+        if name in own or (more and _in_any(name, more)):
+            return _object_getattribute(self, name)
         if has_dict:
             instance = _object_getattribute(self, '__dict__')
             if name in instance:
@@ -643,7 +649,16 @@ def prepare_class(cls: type) -> None:
     split = mro.index(ProxyBase)
     dicts = tuple(klass.__dict__ for klass in mro[:split])
     names = frozenset().union(*(klass.__dict__ for klass in mro[split:]))
-    layout = (dicts, names | {'_proxy_layout'}, bool(cls.__dictoffset__))
+    names |= {'_proxy_layout'}
+    own = dicts[0] if dicts else {}
+    layout = (
+        dicts,
+        names,
+        bool(cls.__dictoffset__),
+        names | _FORWARDED,
+        own,
+        dicts[1:],
+    )
     type.__setattr__(cls, '_proxy_layout', layout)
 
 

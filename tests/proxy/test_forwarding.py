@@ -361,6 +361,38 @@ def test_class_of_a_proxy_of_a_proxy_is_the_inner_target_class() -> None:
     assert is_resolved(inner)
 
 
+def test_class_follows_the_target_after_its_class_changes() -> None:
+    # The C core remembers that a target's type has object's __class__:
+    # reassigning the target's class, or giving its class a __class__
+    # property later, must show at once.
+    class Before:
+        pass
+
+    class After:
+        pass
+
+    target = Before()
+    proxy = make(target)
+    assert isinstance(proxy, Before)
+    target.__class__ = After
+    assert class_of(proxy) is After
+    assert isinstance(proxy, After)
+    assert not isinstance(proxy, Before)
+
+    def pretend(self: Any, name: str) -> Any:
+        if name == '__class__':
+            return int
+        return object.__getattribute__(self, name)
+
+    After.__getattribute__ = pretend  # type: ignore[method-assign]
+    assert class_of(proxy) is int
+    assert isinstance(proxy, int)
+    del After.__getattribute__
+    assert class_of(proxy) is After
+    proxy.__proxy_target__ = [1]
+    assert class_of(proxy) is list
+
+
 def test_class_of_an_unresolved_proxy_resolves_it() -> None:
     proxy = make({'a': 1})
     assert not is_resolved(proxy)
