@@ -985,11 +985,31 @@ static PySequenceMethods proxy_as_sequence = {
 
 /* Numbers */
 
-#define BINARY(slotname, func)                                          \
+/* The slot of an exact int or float for an operand of the same exact type
+ * (NULL otherwise): such a pair never defers to another type, so the slot
+ * gives what func would give after its dispatch. */
+#define SAME_NUMBER_SLOT(x, y, slot)                                     \
+    (Py_TYPE(x) == Py_TYPE(y) &&                                       \
+             (PyLong_CheckExact(x) || PyFloat_CheckExact(x))           \
+         ? Py_TYPE(x)->tp_as_number->slot                              \
+         : NULL)
+
+#define BINARY(slotname, func, slot)                                    \
     static PyObject *slotname(PyObject *a, PyObject *b)                \
     {                                                                  \
         if (IS_PROXY(a)) {                                             \
+            PyObject *ta = ((ProxyObject *)a)->target;                 \
+            binaryfunc direct =                                        \
+                ta != NULL ? SAME_NUMBER_SLOT(ta, b, slot) : NULL;     \
+            if (direct != NULL) {                                      \
+                return direct(ta, b);                                  \
+            }                                                          \
             WITH_TARGET(a, func(target, b))                            \
+        }                                                              \
+        PyObject *tb = ((ProxyObject *)b)->target;                     \
+        binaryfunc direct = tb != NULL ? SAME_NUMBER_SLOT(a, tb, slot) : NULL; \
+        if (direct != NULL) {                                          \
+            return direct(a, tb);                                      \
         }                                                              \
         WITH_TARGET(b, func(a, target))                                \
     }
@@ -1024,19 +1044,19 @@ static PySequenceMethods proxy_as_sequence = {
         WITH_TARGET(self, func(target))                                \
     }
 
-BINARY(proxy_add, PyNumber_Add)
-BINARY(proxy_sub, PyNumber_Subtract)
-BINARY(proxy_mul, PyNumber_Multiply)
-BINARY(proxy_matmul, PyNumber_MatrixMultiply)
-BINARY(proxy_truediv, PyNumber_TrueDivide)
-BINARY(proxy_floordiv, PyNumber_FloorDivide)
-BINARY(proxy_mod, PyNumber_Remainder)
-BINARY(proxy_divmod, PyNumber_Divmod)
-BINARY(proxy_lshift, PyNumber_Lshift)
-BINARY(proxy_rshift, PyNumber_Rshift)
-BINARY(proxy_and, PyNumber_And)
-BINARY(proxy_xor, PyNumber_Xor)
-BINARY(proxy_or, PyNumber_Or)
+BINARY(proxy_add, PyNumber_Add, nb_add)
+BINARY(proxy_sub, PyNumber_Subtract, nb_subtract)
+BINARY(proxy_mul, PyNumber_Multiply, nb_multiply)
+BINARY(proxy_matmul, PyNumber_MatrixMultiply, nb_matrix_multiply)
+BINARY(proxy_truediv, PyNumber_TrueDivide, nb_true_divide)
+BINARY(proxy_floordiv, PyNumber_FloorDivide, nb_floor_divide)
+BINARY(proxy_mod, PyNumber_Remainder, nb_remainder)
+BINARY(proxy_divmod, PyNumber_Divmod, nb_divmod)
+BINARY(proxy_lshift, PyNumber_Lshift, nb_lshift)
+BINARY(proxy_rshift, PyNumber_Rshift, nb_rshift)
+BINARY(proxy_and, PyNumber_And, nb_and)
+BINARY(proxy_xor, PyNumber_Xor, nb_xor)
+BINARY(proxy_or, PyNumber_Or, nb_or)
 
 INPLACE(proxy_iadd, PyNumber_InPlaceAdd)
 INPLACE(proxy_isub, PyNumber_InPlaceSubtract)

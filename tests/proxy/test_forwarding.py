@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from hypothesis import assume
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -175,6 +176,40 @@ def test_binary_and_reflected_forward(op: Any, a: int, b: int) -> None:
     assert op(make(a), b) == op(a, b)
     assert op(a, make(b)) == op(a, b)  # reflected
     assert op(make(a), make(b)) == op(a, b)
+
+
+NUMBER_OPERATIONS = [
+    op for op in BINARY if op not in (operator.pow,) and 'eq' not in repr(op)
+] + [operator.matmul]
+NUMBERS = st.one_of(
+    st.integers(-(2**70), 2**70),
+    st.integers(-3, 3),
+    st.floats(allow_nan=False),
+    st.booleans(),
+)
+
+
+def outcome(op: Any, a: Any, b: Any) -> Any:
+    try:
+        return ('value', repr(op(a, b)))  # repr: nan equals nan
+    except Exception as e:  # the same error type and message either way
+        return ('error', type(e), str(e))
+
+
+@given(NUMBERS, NUMBERS)
+@pytest.mark.parametrize('op', NUMBER_OPERATIONS, ids=lambda op: op.__name__)
+def test_resolved_number_operations_match_the_target(
+    op: Any, a: Any, b: Any
+) -> None:
+    # Resolved proxies of ints and floats take a shortcut in the C core.
+    if op is operator.lshift and isinstance(b, int):
+        assume(b < 1000 or b > 2**64)  # no gigantic results
+    left, right = make(a), make(b)
+    _ = extract(left), extract(right)
+    expected = outcome(op, a, b)
+    assert outcome(op, left, b) == expected
+    assert outcome(op, a, right) == expected
+    assert outcome(op, left, right) == expected
 
 
 @given(st.integers(-1000, 1000), st.integers(1, 12))
