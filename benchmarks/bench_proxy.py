@@ -281,6 +281,44 @@ class _PyForwarder:
         return self._t + other
 
 
+class _PyStrictForwarder:
+    """The least pure-Python proxy that can keep the attribute contract.
+
+    A class that only defines `__getattr__` (`_PyForwarder`) cannot forward
+    `__doc__` or `__module__` (they are found on the class first), so a
+    proxy that must forward them overrides `__getattribute__`, and then
+    reads its own slot through the slot descriptor; it also keeps a
+    `__getattr__` (X14). Beyond that it applies no rules at all.
+    """
+
+    __slots__ = ('_t',)
+
+    def __init__(self, target: Any) -> None:
+        _strict_set(self, target)
+
+    def __getattribute__(self, name: str) -> Any:
+        return getattr(_strict_get(self), name)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(_strict_get(self), name)
+
+    def __hash__(self) -> int:
+        return hash(_strict_get(self))
+
+    def __len__(self) -> int:
+        return len(_strict_get(self))
+
+    def __getitem__(self, key: Any) -> Any:
+        return _strict_get(self)[key]
+
+    def __add__(self, other: Any) -> Any:
+        return _strict_get(self) + other
+
+
+_strict_get = _PyStrictForwarder.__dict__['_t'].__get__
+_strict_set = _PyStrictForwarder.__dict__['_t'].__set__
+
+
 _FORWARDER_SOURCE = pathlib.Path(__file__).with_name('_minimal_forwarder.c')
 _BUILD = """
 import sys
@@ -318,10 +356,11 @@ def _minimal_c_forwarder() -> ModuleType | None:
         return module
 
 
-PROPOSED_LIMITS = {'minimal C': 1.2, 'minimal Python': 2.0}
+PROPOSED_LIMITS = {'minimal C': 1.2, 'contract-keeping Python': 2.5}
 """Targets proposed on issue 9 in place of the ratios to the bare operation
 that no forwarding proxy can meet: each core against the least forwarder
-of its kind, measured in the same run."""
+of its kind, measured in the same run (for Python, the least one that can
+keep the attribute contract; see `_PyStrictForwarder`)."""
 
 
 # What each statement's slot returns, for the dispatch floors.
@@ -372,8 +411,10 @@ def _reference_forwarders(
     answer = _ANSWERS.get(stmt, lambda t: None)(target)
     python: list[Any] = [_PyForwarder(target)] * count
     constant: list[Any] = [_py_constant(answer)] * count
+    strict: list[Any] = [_PyStrictForwarder(target)] * count
     refs = [
         ('python', '_PyForwarder(t)', 'minimal Python', python),
+        ('python', '_PyStrictForwarder(t)', 'contract-keeping Python', strict),
         ('python', 'PyConstant()', 'Python dispatch-only', constant),
     ]
     minimal = _minimal_c_forwarder()

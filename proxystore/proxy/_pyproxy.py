@@ -47,7 +47,7 @@ def set_resolver(func: Callable[[Any], Any]) -> None:
 
 
 def _on_type(cls: type, name: str) -> bool:
-    dicts, names, *_ = cls._proxy_layout  # type: ignore[attr-defined]
+    dicts, names = cls._proxy_layout  # type: ignore[attr-defined]
     return name in names or any(name in d for d in dicts)
 
 
@@ -110,8 +110,7 @@ class ProxyBase:
             except AttributeError:
                 return _class_of(self)
             return target.__class__
-        cls = type(self)
-        _, _, has_dict, frozen, own, more = cls._proxy_layout  # type: ignore[attr-defined]
+        has_dict, frozen, own, more = type(self)._proxy_lookup  # type: ignore[attr-defined]
         # One test for the forwarded specials and the library's own names.
         if name in frozen:
             if name in _FORWARDED:
@@ -125,7 +124,8 @@ class ProxyBase:
             instance = _object_getattribute(self, '__dict__')
             if name in instance:
                 return instance[name]
-        if cls.__getattr__ is not _BASE_GETATTR:
+        # A __getattr__ of a class above ProxyBase gets the missing names.
+        if '__getattr__' in own or (more and _in_any('__getattr__', more)):
             raise _attribute_error(self, name)
         try:
             target = _target_get(self)
@@ -498,7 +498,6 @@ _class_del: Callable[[Any], None] = _members['_proxy_default_class'].__delete__
 _hash_get: Callable[[Any], Any] = _members['_proxy_default_hash'].__get__
 _hash_set: Callable[[Any, Any], None] = _members['_proxy_default_hash'].__set__
 _hash_del: Callable[[Any], None] = _members['_proxy_default_hash'].__delete__
-_BASE_GETATTR = _members['__getattr__']
 
 
 def _target(proxy: Any) -> Any:
@@ -649,17 +648,18 @@ def prepare_class(cls: type) -> None:
     split = mro.index(ProxyBase)
     dicts = tuple(klass.__dict__ for klass in mro[:split])
     names = frozenset().union(*(klass.__dict__ for klass in mro[split:]))
-    names |= {'_proxy_layout'}
-    own = dicts[0] if dicts else {}
-    layout = (
-        dicts,
-        names,
+    names |= {'_proxy_layout', '_proxy_lookup'}
+    # What __getattribute__ reads, in one tuple: whether instances have a
+    # __dict__, the frozen names with the forwarded specials, and the live
+    # namespaces split as the class's own and the rest.
+    lookup = (
         bool(cls.__dictoffset__),
         names | _FORWARDED,
-        own,
+        dicts[0] if dicts else {},
         dicts[1:],
     )
-    type.__setattr__(cls, '_proxy_layout', layout)
+    type.__setattr__(cls, '_proxy_layout', (dicts, names))
+    type.__setattr__(cls, '_proxy_lookup', lookup)
 
 
 prepare_class(ProxyBase)

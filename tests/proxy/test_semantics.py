@@ -155,6 +155,26 @@ def test_getattr_hook_added_after_forwarding_gets_missing_names() -> None:
     assert proxy.anything == 'hook anything'
 
 
+def test_getattr_hook_on_a_base_or_a_mixin_gets_missing_names() -> None:
+    base = _subclass()
+    leaf = type('Leaf', (base,), {'__slots__': ()})
+    proxy = leaf(SimpleFactory(Plain(x='target')))
+    assert proxy.x == 'target'
+    base.__getattr__ = lambda self, name: f'base hook {name}'
+    assert proxy.x == 'base hook x'
+    del base.__getattr__
+    assert proxy.x == 'target'
+
+    class Mixin:
+        __slots__ = ()
+
+        def __getattr__(self, name: str) -> Any:
+            return f'mixin hook {name}'
+
+    mixed = type('Mixed', (Mixin, base), {'__slots__': ()})
+    assert mixed(SimpleFactory(Plain(x='target'))).x == 'mixin hook x'
+
+
 def test_new_target_is_used_after_forwarding() -> None:
     proxy = Proxy(SimpleFactory(Plain(x='first')))
     assert proxy.x == 'first'
