@@ -26,10 +26,13 @@ def target_limit(target: str) -> float | None:
 
 
 def ratio_rows(rows: list[Row]) -> dict[str, list[Row]]:
-    """The ratio rows grouped by section, in table order."""
+    """The ratio rows grouped by section, in table order.
+
+    `floor:` rows, which only calibrate the others, stay in the table.
+    """
     sections: dict[str, list[Row]] = {}
     for row in rows:
-        if row.unit == 'x':
+        if row.unit == 'x' and not row.name.startswith('floor:'):
             sections.setdefault(row.section, []).append(row)
     return sections
 

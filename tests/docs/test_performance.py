@@ -47,6 +47,13 @@ def test_plot_rows_writes_one_png_per_section(tmp_path: pathlib.Path) -> None:
         assert 2_000 < len(data) < 300_000
 
 
+def test_charts_leave_floor_rows_to_the_table() -> None:
+    from benchmarks.plot import ratio_rows
+
+    floor = Row('alpha', 'floor: the bare operation elsewhere', 3.7, 'x')
+    assert ratio_rows([*ROWS, floor])['alpha'] == ROWS[:2]
+
+
 def test_plot_skips_sections_without_ratios(tmp_path: pathlib.Path) -> None:
     from benchmarks.plot import plot_rows
 
