@@ -79,6 +79,15 @@ proxy_target(ProxyObject *self)
     return PyObject_CallOneArg(resolver, (PyObject *)self);
 }
 
+/* Drop the answers a proxy remembers about its type and target. */
+static void
+forget_answers(ProxyObject *self)
+{
+    self->fast = 0;
+    self->checked_version = 0;
+    self->class_version = 0;
+}
+
 static void
 proxy_store_target(ProxyObject *self, PyObject *target)
 {
@@ -86,9 +95,7 @@ proxy_store_target(ProxyObject *self, PyObject *target)
     Py_XINCREF(target);
     self->target = target;
     self->nested = target != NULL && IS_PROXY(target);
-    self->fast = 0;
-    self->checked_version = 0;
-    self->class_version = 0;
+    forget_answers(self);
     Py_XDECREF(old);
 }
 
@@ -247,9 +254,7 @@ static int
 proxy_clear(ProxyObject *self)
 {
     Py_CLEAR(self->target);
-    self->fast = 0;
-    self->checked_version = 0;
-    self->class_version = 0;
+    forget_answers(self);
     Py_CLEAR(self->factory);
     Py_CLEAR(self->default_class);
     Py_CLEAR(self->default_hash);

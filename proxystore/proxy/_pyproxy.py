@@ -46,13 +46,13 @@ def set_resolver(func: Callable[[Any], Any]) -> None:
     _resolver = func
 
 
-def _on_type(cls: type, name: str) -> bool:
-    dicts, names = cls._proxy_layout  # type: ignore[attr-defined]
-    return name in names or any(name in d for d in dicts)
-
-
 def _in_any(name: str, dicts: tuple[Any, ...]) -> bool:
     return any(name in d for d in dicts)
+
+
+def _on_type(cls: type, name: str) -> bool:
+    dicts, names = cls._proxy_layout  # type: ignore[attr-defined]
+    return name in names or _in_any(name, dicts)
 
 
 def _attribute_error(proxy: Any, name: str) -> AttributeError:
