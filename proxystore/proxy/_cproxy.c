@@ -992,7 +992,9 @@ static PySequenceMethods proxy_as_sequence = {
 
 /* The slot of an exact int or float for an operand of the same exact type
  * (NULL otherwise): such a pair never defers to another type, so the slot
- * gives what func would give after its dispatch. */
+ * gives what func would give after its dispatch. The slot runs no Python
+ * code and allocates no tracked object (so no collection), so the target
+ * it is given, borrowed from the proxy, stays alive through the call. */
 #define SAME_NUMBER_SLOT(x, y, slot)                                     \
     (Py_TYPE(x) == Py_TYPE(y) &&                                       \
              (PyLong_CheckExact(x) || PyFloat_CheckExact(x))           \
