@@ -992,14 +992,25 @@ static PySequenceMethods proxy_as_sequence = {
 
 /* The slot of an exact int or float for an operand of the same exact type
  * (NULL otherwise): such a pair never defers to another type, so the slot
- * gives what func would give after its dispatch. The slot runs no Python
- * code and allocates no tracked object (so no collection), so the target
- * it is given, borrowed from the proxy, stays alive through the call. */
+ * gives what func would give after its dispatch. */
 #define SAME_NUMBER_SLOT(x, y, slot)                                     \
     (Py_TYPE(x) == Py_TYPE(y) &&                                       \
              (PyLong_CheckExact(x) || PyFloat_CheckExact(x))           \
          ? Py_TYPE(x)->tp_as_number->slot                              \
          : NULL)
+
+/* Call `direct` holding our own reference to `target` (a collection
+ * while the slot allocates, e.g. divmod's tuple, may run code that
+ * replaces the proxy's target). */
+static PyObject *
+call_number_slot(binaryfunc direct, PyObject *target, PyObject *left,
+                 PyObject *right)
+{
+    Py_INCREF(target);
+    PyObject *result = direct(left, right);
+    Py_DECREF(target);
+    return result;
+}
 
 #define BINARY(slotname, func, slot)                                    \
     static PyObject *slotname(PyObject *a, PyObject *b)                \
@@ -1009,14 +1020,14 @@ static PySequenceMethods proxy_as_sequence = {
             binaryfunc direct =                                        \
                 ta != NULL ? SAME_NUMBER_SLOT(ta, b, slot) : NULL;     \
             if (direct != NULL) {                                      \
-                return direct(ta, b);                                  \
+                return call_number_slot(direct, ta, ta, b);            \
             }                                                          \
             WITH_TARGET(a, func(target, b))                            \
         }                                                              \
         PyObject *tb = ((ProxyObject *)b)->target;                     \
         binaryfunc direct = tb != NULL ? SAME_NUMBER_SLOT(a, tb, slot) : NULL; \
         if (direct != NULL) {                                          \
-            return direct(a, tb);                                      \
+            return call_number_slot(direct, tb, a, tb);                \
         }                                                              \
         WITH_TARGET(b, func(a, target))                                \
     }
