@@ -990,44 +990,49 @@ static PySequenceMethods proxy_as_sequence = {
 
 /* Numbers */
 
-/* The slot of an exact int or float for an operand of the same exact type
- * (NULL otherwise): such a pair never defers to another type, so the slot
- * gives what func would give after its dispatch. */
-#define SAME_NUMBER_SLOT(x, y, slot)                                     \
-    (Py_TYPE(x) == Py_TYPE(y) &&                                       \
-             (PyLong_CheckExact(x) || PyFloat_CheckExact(x))           \
-         ? Py_TYPE(x)->tp_as_number->slot                              \
-         : NULL)
-
-/* Call `direct` holding our own reference to `target` (a collection
- * while the slot allocates, e.g. divmod's tuple, may run code that
- * replaces the proxy's target). */
-static PyObject *
-call_number_slot(binaryfunc direct, PyObject *target, PyObject *left,
-                 PyObject *right)
+/* The shortcut of the binary operators: when the proxy's target and the
+ * other operand are both exact ints or both exact floats, call that type's
+ * own slot (at `offset` in PyNumberMethods). Such a pair never defers to
+ * another type, so the slot gives what PyNumber_* would after its
+ * dispatch. Returns 0, touching nothing, for any other pair. */
+static inline int
+number_shortcut(PyObject *a, PyObject *b, int a_is_proxy, size_t offset,
+                PyObject **result)
 {
+    PyObject *target = ((ProxyObject *)(a_is_proxy ? a : b))->target;
+    if (target == NULL) {
+        return 0;
+    }
+    PyObject *left = a_is_proxy ? target : a;
+    PyObject *right = a_is_proxy ? b : target;
+    if (Py_TYPE(left) != Py_TYPE(right) ||
+        !(PyLong_CheckExact(left) || PyFloat_CheckExact(left))) {
+        return 0;
+    }
+    binaryfunc direct =
+        *(binaryfunc *)((char *)Py_TYPE(left)->tp_as_number + offset);
+    if (direct == NULL) {
+        return 0;
+    }
+    /* Our own reference: a collection while the slot allocates (divmod's
+     * tuple) may run code that replaces the proxy's target. */
     Py_INCREF(target);
-    PyObject *result = direct(left, right);
+    *result = direct(left, right);
     Py_DECREF(target);
-    return result;
+    return 1;
 }
 
 #define BINARY(slotname, func, slot)                                    \
     static PyObject *slotname(PyObject *a, PyObject *b)                \
     {                                                                  \
-        if (IS_PROXY(a)) {                                             \
-            PyObject *ta = ((ProxyObject *)a)->target;                 \
-            binaryfunc direct =                                        \
-                ta != NULL ? SAME_NUMBER_SLOT(ta, b, slot) : NULL;     \
-            if (direct != NULL) {                                      \
-                return call_number_slot(direct, ta, ta, b);            \
-            }                                                          \
-            WITH_TARGET(a, func(target, b))                            \
+        int a_is_proxy = IS_PROXY(a);                                  \
+        PyObject *shortcut;                                            \
+        if (number_shortcut(a, b, a_is_proxy,                          \
+                            offsetof(PyNumberMethods, slot), &shortcut)) { \
+            return shortcut;                                           \
         }                                                              \
-        PyObject *tb = ((ProxyObject *)b)->target;                     \
-        binaryfunc direct = tb != NULL ? SAME_NUMBER_SLOT(a, tb, slot) : NULL; \
-        if (direct != NULL) {                                          \
-            return call_number_slot(direct, tb, a, tb);                \
+        if (a_is_proxy) {                                              \
+            WITH_TARGET(a, func(target, b))                            \
         }                                                              \
         WITH_TARGET(b, func(a, target))                                \
     }
