@@ -17,6 +17,18 @@
 #include <Python.h>
 #include <structmember.h>
 
+/* CPython 3.11 exports no call that reads an instance attribute by its
+ * index in the type's shared keys, the read its own LOAD_ATTR makes; the
+ * layouts below come from that version's installed internal header (see
+ * instance_value). Other versions take the public path. */
+#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000 && \
+    !defined(Py_GIL_DISABLED) && !defined(PROXYSTORE_NO_INSTANCE_VALUES)
+#define INSTANCE_VALUES 1
+#define Py_BUILD_CORE 1
+#include <internal/pycore_dict.h>
+#undef Py_BUILD_CORE
+#endif
+
 typedef struct {
     PyObject_HEAD
     PyObject *target;        /* NULL while unresolved */
@@ -492,6 +504,105 @@ note_fast_path(ProxyObject *self, PyTypeObject *tp)
     self->checked_version = version;
 }
 
+#ifdef INSTANCE_VALUES
+/* Instance attributes on 3.11, read as LOAD_ATTR_INSTANCE_VALUE reads
+ * them on the bare target.
+ *
+ * An instance of a type with a managed dict keeps its attribute values in
+ * an array laid out by the type's shared keys, until something asks for
+ * its __dict__. When no class in the type's MRO defines a name, the
+ * attribute is the array item at the name's index in those keys. The
+ * index of a name never changes (keys are only appended), and any change
+ * to the type or a base gives it a new version tag, so an index found for
+ * a (version tag, name) pair stays right. Tags are never reused. A name
+ * not yet in the keys is looked for again next time (keys may grow). */
+#define VALUE_CACHE_SIZE 256
+#define NOT_AN_INSTANCE_VALUE (-1) /* a class defines the name */
+#define NOT_IN_KEYS_YET (-2)
+
+static struct {
+    unsigned int version; /* the target type's tag; 0: empty */
+    PyObject *name;       /* strong reference; exact str */
+    Py_ssize_t index;     /* or one of the two codes above */
+} value_cache[VALUE_CACHE_SIZE];
+
+/* Index of `name` in the shared keys of `tp`, or NOT_IN_KEYS_YET. */
+static Py_ssize_t
+shared_key_index(PyTypeObject *tp, PyObject *name)
+{
+    PyDictKeysObject *keys = ((PyHeapTypeObject *)tp)->ht_cached_keys;
+    if (keys == NULL || keys->dk_kind != DICT_KEYS_SPLIT) {
+        return NOT_IN_KEYS_YET;
+    }
+    PyDictUnicodeEntry *entries = DK_UNICODE_ENTRIES(keys);
+    for (Py_ssize_t i = 0; i < keys->dk_nentries; i++) {
+        if (entries[i].me_key == name) {
+            return i;
+        }
+    }
+    return NOT_IN_KEYS_YET;
+}
+
+static inline size_t
+value_slot(unsigned int version, PyObject *name)
+{
+    return ((size_t)version * 2654435761u ^ (size_t)name >> 4) %
+           VALUE_CACHE_SIZE;
+}
+
+/* The name's index in the shared keys of `tp`, or a negative code. */
+static Py_ssize_t
+value_index(PyTypeObject *tp, PyObject *name)
+{
+    unsigned int version = tp->tp_version_tag;
+    size_t slot = value_slot(version, name);
+    if (value_cache[slot].version == version &&
+        value_cache[slot].name == name && version != 0) {
+        Py_ssize_t index = value_cache[slot].index;
+        return index == NOT_IN_KEYS_YET ? shared_key_index(tp, name) : index;
+    }
+    /* The lookup also gives the type a tag when it can have one. */
+    int on_class = _PyType_Lookup(tp, name) != NULL;
+    version = tp->tp_version_tag;
+    if (version == 0 || !(tp->tp_flags & Py_TPFLAGS_VALID_VERSION_TAG)) {
+        return NOT_AN_INSTANCE_VALUE;
+    }
+    Py_ssize_t index =
+        on_class ? NOT_AN_INSTANCE_VALUE : shared_key_index(tp, name);
+    slot = value_slot(version, name);
+    PyObject *old = value_cache[slot].name;
+    Py_INCREF(name);
+    value_cache[slot].name = name;
+    value_cache[slot].version = version;
+    value_cache[slot].index = index;
+    Py_XDECREF(old);
+    return index;
+}
+
+/* Borrowed value of the plain instance attribute `name` of `target`, or
+ * NULL (no error set) when another path must answer. `name` is an exact
+ * str (is_plain_name). */
+static inline PyObject *
+instance_value(PyObject *target, PyObject *name)
+{
+    PyTypeObject *tp = Py_TYPE(target);
+    if (!(tp->tp_flags & Py_TPFLAGS_MANAGED_DICT) ||
+        !(tp->tp_flags & Py_TPFLAGS_HEAPTYPE) ||
+        tp->tp_getattro != PyObject_GenericGetAttr) {
+        return NULL;
+    }
+    /* 3.11's _PyObject_ValuesPointer (internal/pycore_object.h, which
+     * cannot be included beside Python.h): four words before the object.
+     * NULL once the instance's __dict__ exists. */
+    PyDictValues *values = *(((PyDictValues **)target) - 4);
+    if (values == NULL) {
+        return NULL;
+    }
+    Py_ssize_t index = value_index(tp, name);
+    return index < 0 ? NULL : values->values[index];
+}
+#endif
+
 static PyObject *
 proxy_getattro(PyObject *self, PyObject *name)
 {
@@ -506,6 +617,13 @@ proxy_getattro(PyObject *self, PyObject *name)
     if (proxy->fast &&
         proxy->checked_version == Py_TYPE(self)->tp_version_tag &&
         target != NULL && is_plain_name(name)) {
+#ifdef INSTANCE_VALUES
+        PyObject *value = instance_value(target, name);
+        if (value != NULL) {
+            Py_INCREF(value);
+            return value;
+        }
+#endif
         getattrofunc get = Py_TYPE(target)->tp_getattro;
         if (get != NULL) {
             /* Our own reference: the target's code may drop the proxy's. */
