@@ -20,14 +20,19 @@ module at run time, skipped without a compiler) whose slots do nothing but
 repeat the operation on the object it holds, and the standard library's
 own C forwarding proxy, `weakref.proxy(t)` (where the target takes weak
 references). For the Python core: a minimal pure-Python class with one
-forwarding method per operation.
+forwarding method per operation, the least one that keeps the attribute
+contract, and, for `len`, `[i]` and `+`, a class whose slots are
+`__slots__` members holding a C callable bound to the target, which
+reach the target without running any Python frame (`_PyMemberSlots`;
+it can only be built around a target already known).
 
 Dispatch floors go one step further down: a C type (`CConstant`) and a
 Python class whose slots return the right answer as a constant, without
 touching any target. They measure what the interpreter alone spends
 reaching the slot of a type it cannot specialize for, which every proxy
-pays before doing any work; where an issue target lies below this floor,
-the row says so.
+pays before doing any work through a slot of its kind (C code, or a
+Python function); where an issue target lies below this floor, the row
+says so.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from __future__ import annotations
 import functools
 import importlib.machinery
 import importlib.util
+import operator
 import pathlib
 import pickle
 import subprocess
@@ -248,6 +254,7 @@ def _operation_rows(quick: bool) -> list[Row]:
                     own[impl],
                     direct_cost,
                     ref_cost,
+                    limits[impl],
                 ),
             )
     return rows + floors
@@ -319,6 +326,30 @@ _strict_get = _PyStrictForwarder.__dict__['_t'].__get__
 _strict_set = _PyStrictForwarder.__dict__['_t'].__set__
 
 
+class _PyMemberSlots:
+    """A Python class whose `len`, `[i]` and `+` run no Python frame.
+
+    Each of `__len__`, `__getitem__` and `__add__` is a `__slots__` member
+    holding a C callable bound to the target: CPython finds the member on
+    the type, reads the callable from the instance and calls it, all in
+    C. That is the least a class written in Python can cost, but only once
+    its target is known: an empty member raises `AttributeError`, so a lazy
+    proxy would need a resolving callable in every member from the moment
+    it is created (see docs/proxy.md#performance for why ours does not).
+    """
+
+    __slots__ = ('__len__', '__getitem__', '__add__')
+
+    def __init__(self, target: Any) -> None:
+        # The cheapest C callables measured: the target's own bound
+        # `__len__` and `__getitem__`, and a partial for `+` (a bound
+        # `int.__add__` goes through a slower slot wrapper).
+        for name in ('__len__', '__getitem__'):
+            if hasattr(target, name):
+                setattr(self, name, getattr(target, name))
+        self.__add__ = functools.partial(operator.add, target)
+
+
 _FORWARDER_SOURCE = pathlib.Path(__file__).with_name('_minimal_forwarder.c')
 _BUILD = """
 import sys
@@ -371,7 +402,17 @@ _ANSWERS: dict[str, Any] = {
     'o[1]': lambda t: t[1],
     'o + 1': lambda t: t + 1,
 }
-_DISPATCH_KINDS = {'C dispatch-only': 'C', 'Python dispatch-only': 'Python'}
+_DISPATCH_KINDS = frozenset({'C dispatch-only', 'Python dispatch-only'})
+_FRAME_FREE = 'frame-free Python'
+_FRAME_FREE_STATEMENTS = frozenset({'len(o)', 'o[1]', 'o + 1'})
+# Who cannot go below each floor: a Python class whose slots run no
+# Python code (`_PyMemberSlots`) is cheaper than the Python dispatch-only
+# floor, and is the least any class written in Python can cost.
+_FLOOR_OF = {
+    'C dispatch-only': 'C proxy',
+    'Python dispatch-only': 'proxy whose slots run Python code',
+    _FRAME_FREE: 'class written in Python',
+}
 
 
 def _py_constant(value: Any) -> Any:
@@ -417,6 +458,9 @@ def _reference_forwarders(
         ('python', '_PyStrictForwarder(t)', 'contract-keeping Python', strict),
         ('python', 'PyConstant()', 'Python dispatch-only', constant),
     ]
+    if stmt in _FRAME_FREE_STATEMENTS:
+        members: list[Any] = [_PyMemberSlots(target)] * count
+        refs.append(('python', '_PyMemberSlots(t)', _FRAME_FREE, members))
     minimal = _minimal_c_forwarder()
     if minimal is not None:
         c: list[Any] = [minimal.CForwarder(target)] * count
@@ -448,12 +492,17 @@ def _dispatch_row(
         None,
         shown,
     )
+    _mark_above(row, issue_limit, _FLOOR_OF[kind])
+    return row
+
+
+def _mark_above(row: Row, issue_limit: float | None, who: str) -> None:
+    """Say on a floor row that an issue target lies below it."""
     if issue_limit is not None and row.value > issue_limit:
         row.detail += (
             f'; above the issue target <= {issue_limit:g}x, which no '
-            f'{_DISPATCH_KINDS[kind]} proxy can therefore meet'
+            f'{who} can therefore meet'
         )
-    return row
 
 
 def _reference_rows(
@@ -464,17 +513,22 @@ def _reference_rows(
     own_cost: float,
     direct_cost: float,
     ref_cost: float,
+    issue_limit: float | None,
 ) -> list[Row]:
     ref_shown = stmt.replace('o', label, 1)
     shown = stmt.replace('o', 't', 1)
+    floor = _ratio_row(
+        f'floor: {ref_shown} ({kind} forwarder) vs {shown}',
+        ref_cost,
+        direct_cost,
+        None,
+        shown,
+    )
+    if kind == _FRAME_FREE:
+        floor.detail += '; works only once the target is known'
+        _mark_above(floor, issue_limit, _FLOOR_OF[kind])
     return [
-        _ratio_row(
-            f'floor: {ref_shown} ({kind} forwarder) vs {shown}',
-            ref_cost,
-            direct_cost,
-            None,
-            shown,
-        ),
+        floor,
         _ratio_row(
             f'{name} vs {ref_shown}',
             own_cost,
