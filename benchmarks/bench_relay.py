@@ -38,7 +38,7 @@ CHUNK_BYTES = 2**18  # proxystore.p2p.connection.RELAYED_CHUNK_SIZE
 async def _raw_forwarder() -> tuple[Any, str]:
     peers: dict[str, Any] = {}
 
-    async def handler(ws: websockets.asyncio.server.ServerConnection):
+    async def handler(ws: websockets.asyncio.server.ServerConnection) -> None:
         role = await ws.recv()
         peers[str(role)] = ws
         if role == 'a':
@@ -89,7 +89,12 @@ async def _pair(address: str, relay: bool) -> tuple[Any, Any, str]:
     return a, b, frame
 
 
-def _burst(a: Any, b: Any, frame: str, count: int):
+def _burst(
+    a: Any,
+    b: Any,
+    frame: str,
+    count: int,
+) -> Callable[[], Awaitable[None]]:
     async def run() -> None:
         async def send() -> None:
             for _ in range(count):

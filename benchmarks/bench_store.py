@@ -79,11 +79,12 @@ class _RawFile:
 
 def _large_rows(directory: str, repeat: int) -> list[Row]:
     array = np.random.default_rng(0).random(ARRAY_BYTES // 8)
-    data = memoryview(array).cast('B')
+    data = array.data.cast('B')
     local = LocalConnector()
     files = FileConnector(os.path.join(directory, 'connector'))
     candidates: list[tuple[str, Any, Case]] = []
-    for label, connector in [('Local', local), ('File', files)]:
+    connectors: list[tuple[str, Any]] = [('Local', local), ('File', files)]
+    for label, connector in connectors:
         store = Store(f'bench-{label}', connector)
         trip = StorePutGet(store, array)
         candidates.append((f'Store({label}Connector)', connector, trip))
@@ -167,10 +168,11 @@ def _small_rows(directory: str, count: int, repeat: int) -> list[Row]:
     files = FileConnector(os.path.join(directory, 'small-connector'))
     # (label, raw medium op, connector op, store op)
     media = []
-    for label, connector, raw_op in [
+    by_medium: list[tuple[str, Any, Callable[[], None]]] = [
         ('Local', local, raw_dict_op),
         ('File', files, raw_file_op),
-    ]:
+    ]
+    for label, connector, raw_op in by_medium:
         via_connector = cycle(
             lambda o, c=connector: c.put(serialize(o)),
             lambda k, c=connector: deserialize(c.get(k)),

@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         '--plot',
         metavar='DIR',
-        help='also write a PNG chart of each section\'s ratios into DIR',
+        help="also write a PNG chart of each section's ratios into DIR",
     )
     args = parser.parse_args(argv)
 
