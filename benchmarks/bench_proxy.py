@@ -402,7 +402,6 @@ _ANSWERS: dict[str, Any] = {
     'o[1]': lambda t: t[1],
     'o + 1': lambda t: t + 1,
 }
-_DISPATCH_KINDS = frozenset({'C dispatch-only', 'Python dispatch-only'})
 _FRAME_FREE = 'frame-free Python'
 _FRAME_FREE_STATEMENTS = frozenset({'len(o)', 'o[1]', 'o + 1'})
 # Who cannot go below each floor: a Python class whose slots run no
@@ -413,6 +412,7 @@ _FLOOR_OF = {
     'Python dispatch-only': 'proxy whose slots run Python code',
     _FRAME_FREE: 'class written in Python',
 }
+_DISPATCH_KINDS = frozenset(_FLOOR_OF) - {_FRAME_FREE}
 
 
 def _py_constant(value: Any) -> Any:
